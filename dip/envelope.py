@@ -204,11 +204,11 @@ def parse_batch(
     for i, item in enumerate(data):
         if type(item) is dict and len(item) == 1 and type(item.get("payload")) is dict:
             continue
-        findings.append(_item_shape(item, i, side))
+        findings.append(item_shape_finding(item, i, side))
     return ParsedBatch(raw, messages, findings, data)
 
 
-def _item_shape(item: Any, i: int, side: Side) -> Finding:
+def item_shape_finding(item: Any, i: int, side: Side) -> Finding:
     path = f"$[{i}]"
     if not isinstance(item, dict):
         return _f(codes.SCHEMA, side, path, f"message must be an object, got {_json_type(item)}", i)
