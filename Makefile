@@ -1,0 +1,92 @@
+# OpenDCP — the two commands: `make run` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+WEB_PORT ?= 8000
+BASE_DOMAIN ?= opendcp.localhost
+RUNDIR := .local/run
+LOGDIR := .local/log
+export DCP_PUBLIC_PORT ?= $(WEB_PORT)
+
+.PHONY: help install deps services check migrate demo run stop test lint typecheck pytest bench clean
+
+help:
+	@echo "make run    install, start PostgreSQL/Redis/Celery/web, load demo data, print logins"
+	@echo "make stop   stop what make run started"
+	@echo "make test   install and run the whole suite, lint and type checks"
+	@echo "make bench  run the benchmarks (table + JSON in bench/results/)"
+
+.venv/bin/python:
+	python3.11 -m venv .venv || python3 -m venv .venv
+
+.venv/.installed: .venv/bin/python requirements.lock pyproject.toml
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+install: .venv/.installed
+
+deps:
+	@scripts/services.sh deps $(DEPS_FLAGS)
+
+services: install deps
+	@scripts/services.sh start
+
+check: install
+	@scripts/services.sh check
+
+migrate: services
+	$(MANAGE) migrate_schemas --noinput -v 0
+	$(MANAGE) collectstatic --noinput -v 0
+
+demo: migrate
+	$(MANAGE) load_demo
+
+run: demo
+	@mkdir -p $(RUNDIR) $(LOGDIR)
+	@$(MAKE) --no-print-directory stop-procs >/dev/null 2>&1 || true
+	@DJANGO_SETTINGS_MODULE=dcp.settings.dev nohup .venv/bin/gunicorn dcp.wsgi:application \
+	  --bind 127.0.0.1:$(WEB_PORT) --workers 2 --threads 4 --access-logfile $(LOGDIR)/web-access.log \
+	  > $(LOGDIR)/web.log 2>&1 & echo $$! > $(RUNDIR)/web.pid
+	@nohup .venv/bin/celery -A dcp worker -l info -Q inbound,outbound,delivery,certificates,housekeeping \
+	  --concurrency 2 > $(LOGDIR)/worker.log 2>&1 & echo $$! > $(RUNDIR)/worker.pid
+	@nohup .venv/bin/celery -A dcp beat -l info -s .local/celerybeat-schedule \
+	  > $(LOGDIR)/beat.log 2>&1 & echo $$! > $(RUNDIR)/beat.pid
+	@for i in $$(seq 60); do curl -fs -o /dev/null -H "Host: $(BASE_DOMAIN)" http://127.0.0.1:$(WEB_PORT)/healthz && break; sleep 0.5; done
+	@curl -fs -o /dev/null -H "Host: $(BASE_DOMAIN)" http://127.0.0.1:$(WEB_PORT)/healthz \
+	  || (echo "web did not start: see $(LOGDIR)/web.log"; tail -20 $(LOGDIR)/web.log; exit 1)
+	@$(MANAGE) load_demo --print-logins
+
+stop-procs:
+	@for p in web worker beat; do \
+	  if [ -f $(RUNDIR)/$$p.pid ]; then kill $$(cat $(RUNDIR)/$$p.pid) 2>/dev/null || true; rm -f $(RUNDIR)/$$p.pid; fi; \
+	done
+
+stop: stop-procs
+	@scripts/services.sh stop
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: install
+	.venv/bin/mypy --strict --config-file /dev/null dip
+	.venv/bin/mypy .
+
+pytest: DEPS_FLAGS = --browser
+pytest: services
+	$(MANAGE) makemigrations --check --dry-run -v 1
+	.venv/bin/pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: services
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+clean: stop
+	rm -rf .local staticfiles
+
+totp: install
+	@$(MANAGE) demo_totp $(EMAIL)

@@ -1,0 +1,25 @@
+"""Production settings. `manage.py check --deploy` is clean with these (a test proves it).
+
+Every secret must come from the environment: startup fails loudly if one is missing.
+"""
+
+from dcp.settings.base import *  # noqa: F403
+from dcp.settings.base import env
+
+DEBUG = False
+SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+DCP_MASTER_KEYS = env.dict("DCP_MASTER_KEYS")
+DCP_MASTER_KEY_ID = env.str("DCP_MASTER_KEY_ID")
+PUBLIC_URL_SCHEME = "https"
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

@@ -1,0 +1,18 @@
+"""URL patterns served on every host (platform and tenants)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from dcp import views as dcp_views
+from tenants import views as tenant_views
+from tenants.api.views import MeView
+
+common_urlpatterns = [
+    path("accounts/", include("allauth.urls")),
+    path("invitations/<str:token>/", tenant_views.accept_invitation, name="invitation_accept"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/me/", MeView.as_view(), name="api-me"),
+    path("healthz", dcp_views.healthz, name="healthz"),
+    path("switch/", tenant_views.switch_tenant, name="switch_tenant"),
+]

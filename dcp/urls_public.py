@@ -1,0 +1,27 @@
+"""URLs of the platform host (the bare BASE_DOMAIN): DCP staff console."""
+
+from django.contrib import admin
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from audit.api.views import AuditEventViewSet
+from dcp.urls_common import common_urlpatterns
+from tenants import views
+from tenants.api.views import InvitationViewSet, TenantViewSet
+
+router = DefaultRouter()
+router.register("tenants", TenantViewSet, basename="tenant")
+router.register("staff-invitations", InvitationViewSet, basename="staff-invitation")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [
+    path("", views.platform_home, name="home"),
+    path("tenants/new/", views.tenant_create, name="tenant_create"),
+    path("tenants/<slug:slug>/", views.tenant_detail, name="tenant_detail"),
+    path("tenants/<slug:slug>/status/", views.tenant_status, name="tenant_status"),
+    path("staff/", views.staff_list, name="staff_list"),
+    path("audit/", views.audit_log, name="audit_log"),
+    path("django-admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    *common_urlpatterns,
+]

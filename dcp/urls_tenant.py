@@ -1,0 +1,27 @@
+"""URLs of a client tenant's host (<slug>.BASE_DOMAIN)."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from audit.api.views import AuditEventViewSet
+from dcp.urls_common import common_urlpatterns
+from tenants import views
+from tenants.api.views import CurrentTenantView, InvitationViewSet, MembershipViewSet
+
+router = DefaultRouter()
+router.register("members", MembershipViewSet, basename="member")
+router.register("invitations", InvitationViewSet, basename="invitation")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [
+    path("", views.tenant_home, name="home"),
+    path("members/", views.members, name="members"),
+    path("members/invite/", views.member_invite, name="member_invite"),
+    path("members/<int:pk>/role/", views.member_role, name="member_role"),
+    path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("audit/", views.audit_log, name="audit_log"),
+    path("api/v1/tenant/", CurrentTenantView.as_view(), name="api-tenant"),
+    path("api/v1/", include(router.urls)),
+    *common_urlpatterns,
+]

@@ -1,0 +1,1 @@
+"""Public schema: tenants (client organisations), domains, users, memberships and roles."""
