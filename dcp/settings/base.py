@@ -298,3 +298,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DCP_LOG_LEVEL", default="INFO")},
 }
 DCP_ENVIRONMENT_BADGE = env.str("DCP_ENVIRONMENT_BADGE", default="DEV")
+WHITENOISE_USE_FINDERS = True

@@ -1,7 +1,7 @@
 """Test settings: fast hashing, in-memory email, eager nothing (Celery runs for real)."""
 
 from dcp.settings.base import *  # noqa: F403
-from dcp.settings.base import CACHES, LOGGING
+from dcp.settings.base import CACHES, LOGGING, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -13,3 +13,14 @@ STORAGES = {
 ACCOUNT_RATE_LIMITS = {"login_failed": "100/m/ip,50/5m/key"}
 CACHES["default"]["KEY_PREFIX"] = "test"
 LOGGING["root"]["level"] = "WARNING"
+
+# Tests use their own Redis database so a running `make run` worker never steals test tasks.
+def _redis_db(url: str, db: int) -> str:
+    base = url.rsplit("/", 1)[0] if url.count("/") >= 3 else url
+    return f"{base}/{db}"
+
+
+_TEST_REDIS = _redis_db(env.str("REDIS_URL", default="redis://127.0.0.1:63799/0"), 1)  # noqa: F405
+CACHES["default"]["LOCATION"] = _TEST_REDIS
+CELERY_BROKER_URL = _TEST_REDIS
+CELERY_RESULT_BACKEND = _TEST_REDIS

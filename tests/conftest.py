@@ -1,0 +1,93 @@
+"""Shared fixtures. Two client tenants (alpha, beta) are created once per test session and
+committed, because creating schemas per test is slow; each test runs in a transaction that
+is rolled back, so rows a test writes never leak into the next."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from tenants.models import Domain, Tenant, User
+
+TENANT_SLUGS = ("alpha", "beta")
+
+
+def _make_tenant(slug: str) -> Tenant:
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        tenant = Tenant(schema_name=f"t_{slug}", name=f"{slug.title()} Energy", slug=slug)
+        tenant.save()
+        Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
+    return tenant
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    from tenants.services import ensure_public_tenant
+
+    with django_db_blocker.unblock():
+        ensure_public_tenant()
+        for slug in TENANT_SLUGS:
+            _make_tenant(slug)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test() -> Iterator[None]:
+    yield
+    if connection.schema_name != "public":
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def tenant_a(db: Any) -> Tenant:
+    return Tenant.objects.get(slug="alpha")
+
+
+@pytest.fixture
+def tenant_b(db: Any) -> Tenant:
+    return Tenant.objects.get(slug="beta")
+
+
+@pytest.fixture
+def public_tenant(db: Any) -> Tenant:
+    return Tenant.objects.get(schema_name=settings.PUBLIC_SCHEMA_NAME)
+
+
+def host_of(tenant: Tenant | None) -> str:
+    return settings.BASE_DOMAIN if tenant is None or tenant.is_platform else tenant.primary_host
+
+
+class HostClient(Client):
+    """A test client bound to one host (a tenant's or the platform's)."""
+
+    def __init__(self, host: str, **kwargs: Any) -> None:
+        super().__init__(HTTP_HOST=host, **kwargs)
+        self.host = host
+
+
+@pytest.fixture
+def host_client() -> Any:
+    def make(tenant: Tenant | None = None, user: User | None = None) -> HostClient:
+        client = HostClient(host_of(tenant))
+        if user is not None:
+            client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def in_schema() -> Any:
+    """``with in_schema(tenant): ...`` — run ORM code in a tenant's (or public) schema."""
+
+    def ctx(tenant: Tenant | None) -> Any:
+        return schema_context(tenant.schema_name if tenant else settings.PUBLIC_SCHEMA_NAME)
+
+    return ctx
