@@ -31,6 +31,8 @@ from typing import Any, Final
 
 import fastjsonschema
 
+from dip import fastpath
+
 SPEC_DIR: Final = Path(__file__).resolve().parent / "spec"
 SPEC_VERSIONS: Final = ("2.1.0", "2.2.1")
 DEFAULT_SPEC_VERSION: Final = "2.1.0"
@@ -120,9 +122,30 @@ class Catalogue:
             with self._lock:
                 fn = self._compiled.get(name)
                 if fn is None:
-                    fn = fastjsonschema.compile(self.schema(name), use_default=False)
+                    fn = self._compile(name)
                     self._compiled[name] = fn
         return fn
+
+    def _compile(self, name: str) -> Validator:
+        full: Validator = fastjsonschema.compile(self.schema(name), use_default=False)
+        if name not in self._variants:
+            return full
+        reduced, checks = fastpath.build(self._variants[name], self._definitions)
+        if not checks:
+            return full
+        fast: Validator = fastjsonschema.compile({"$schema": DRAFT7, **reduced}, use_default=False)
+
+        def validate(data: Any) -> Any:
+            try:
+                fast(data)
+            except fastjsonschema.JsonSchemaValueException:
+                full(data)  # the reduced schema is looser: the full one fails too, precisely
+                raise
+            if not fastpath.records_ok(data, checks):
+                full(data)
+            return data
+
+        return validate
 
     def warm(self) -> None:
         """Compile every variant now (e.g. at process start) instead of on first use."""
