@@ -12,8 +12,10 @@ from tenants.models import Membership, Tenant
 def tenancy(request: HttpRequest) -> dict[str, Any]:
     tenant: Tenant | None = getattr(request, "tenant", None)
     user = getattr(request, "user", None)
+    if tenant is not None and (tenant.is_platform or not permissions.can_enter(user, tenant)):
+        tenant = None  # never name a tenant to someone who may not see it
     ctx: dict[str, Any] = {
-        "current_tenant": tenant if tenant is not None and not tenant.is_platform else None,
+        "current_tenant": tenant,
         "environment_badge": settings.DCP_ENVIRONMENT_BADGE,
         "platform_url": Tenant(schema_name="public", slug="platform").url("/")
         if tenant is not None

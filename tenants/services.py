@@ -84,7 +84,7 @@ def create_tenant(
             slug=slug,
             market_role_summary=market_role_summary,
         )
-        tenant.save()  # creates the schema and runs tenant migrations
+        tenant.save(verbosity=0)  # creates the schema and runs tenant migrations
         Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
         record(
             action="tenant.created",

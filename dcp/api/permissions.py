@@ -16,6 +16,15 @@ def _tenant(request: Request) -> Any:
     return None if tenant is None or tenant.is_platform else tenant
 
 
+class TenantMember(BasePermission):
+    """Default for every API view: on a tenant host, only people who may enter the tenant
+    (members, DCP staff) get past; on the platform host, any signed-in user."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        tenant = _tenant(request)
+        return tenant is None or permissions.can_enter(request.user, tenant)  # type: ignore[arg-type]
+
+
 class ActionPermission(BasePermission):
     """Grant by action: set ``required_actions = {"list": Action.X, "create": Action.Y, ...}`` (or
     ``required_action``) on the view. Unknown view actions are denied."""
