@@ -182,11 +182,15 @@ def _interface(d: Mapping[str, Any]) -> Interface:
     )
 
 
-@cache
 def load_catalogue(spec_version: str = DEFAULT_SPEC_VERSION) -> Catalogue:
     """The catalogue of one spec edition (cached; raises ``KeyError`` for an unknown edition)."""
     if spec_version not in SPEC_VERSIONS:
         raise KeyError(f"unknown DIP spec version {spec_version!r}; known: {SPEC_VERSIONS}")
+    return _load(spec_version)
+
+
+@cache
+def _load(spec_version: str) -> Catalogue:
     folder = SPEC_DIR / spec_version
     data = json.loads((folder / "catalogue.json").read_text(encoding="utf-8"))
     schemas = json.loads((folder / "schemas.json").read_text(encoding="utf-8"))
