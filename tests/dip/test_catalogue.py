@@ -70,3 +70,47 @@ def test_validators_are_compiled_once() -> None:
 def test_unknown_edition() -> None:
     with pytest.raises(KeyError, match="unknown DIP spec version"):
         load_catalogue("9.9.9")
+
+
+BAD_PERIOD_VALUES = [
+    ("sp", "2025-03-31T00:30:00"),
+    ("sp", None),
+    ("v", "0.41"),
+    ("v", 0.412),
+    ("v", "0.412\n"),
+    ("q", "Q"),
+    ("q", ["A"]),
+    ("e", "11"),
+    ("e", ""),
+    ("arc", "Z"),
+    ("extra", 1),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), BAD_PERIOD_VALUES)
+def test_fast_path_reports_exactly_what_the_full_schema_reports(key: str, value: object) -> None:
+    import copy
+    import random
+
+    import fastjsonschema
+
+    from dip.samples import make_message
+
+    cat = load_catalogue()
+    payload = make_message("IF-021", rng=random.Random(5), periods=4)["payload"]
+    fast = cat.validator("IF-021-Payload")
+    full = fastjsonschema.compile(cat.schema("IF-021-Payload"))
+    fast(payload)
+    bad = copy.deepcopy(payload)
+    bad["CustomBlock"]["B900"]["settlementDayConsumptionPeriods"][0]["consumptionPeriods"][2][
+        key
+    ] = value
+    with pytest.raises(fastjsonschema.JsonSchemaValueException) as a:
+        fast(bad)
+    with pytest.raises(fastjsonschema.JsonSchemaValueException) as b:
+        full(bad)
+    assert (a.value.name, a.value.rule, a.value.message) == (
+        b.value.name,
+        b.value.rule,
+        b.value.message,
+    )
