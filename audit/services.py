@@ -15,6 +15,7 @@ from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from dcp.middleware import current_request_id
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
     from django.http import HttpRequest
 
     from tenants.models import User
@@ -65,12 +66,12 @@ class Actor:
         return cls(None, name, "system")
 
 
-def actor_of(user: User | Actor | None, *, staff_context: bool = False) -> Actor:
+def actor_of(user: User | Actor | AnonymousUser | None, *, staff_context: bool = False) -> Actor:
     if user is None:
         return Actor.system()
     if isinstance(user, Actor):
         return user
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return Actor(None, "anonymous", "anonymous")
     kind = "staff" if (staff_context and user.staff_role) else "user"
     return Actor(user.pk, user.email, kind)
@@ -79,7 +80,7 @@ def actor_of(user: User | Actor | None, *, staff_context: bool = False) -> Actor
 def record(
     *,
     action: str,
-    actor: User | Actor | None = None,
+    actor: User | Actor | AnonymousUser | None = None,
     target: models.Model | None = None,
     target_type: str = "",
     target_id: str = "",

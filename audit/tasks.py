@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection
-
 from audit.selectors import verify_chain
 from dcp.celery import dispatch_task, fan_out, tenant_task
+from dcp.db import current_schema
 
 log = logging.getLogger(__name__)
 
 
 @tenant_task(name="audit.verify_tenant_chain")
 def verify_tenant_chain() -> dict[str, object]:
-    report = verify_chain(connection.schema_name)
+    report = verify_chain(current_schema())
     if not report.ok:
         log.critical(
             "audit chain of %s FAILED verification: %s", report.schema, "; ".join(report.problems)

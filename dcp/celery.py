@@ -32,9 +32,9 @@ class TenantScopedTask(TenantTask):
     tenant_scoped = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from django.db import connection
+        from dcp.db import current_schema
 
-        if connection.schema_name == "public":
+        if current_schema() == "public":
             raise TenantScopedError(
                 f"{self.name} is tenant-scoped but was sent from the public schema; "
                 "send it inside tenant_context() or from a *_dispatch task."

@@ -29,6 +29,6 @@ def tenancy(request: HttpRequest) -> dict[str, Any]:
         )
         ctx["my_memberships"] = memberships
         ctx["allowed_actions"] = {
-            str(a) for a in permissions.actions_for(user, ctx["current_tenant"])  # type: ignore[arg-type]
+            str(a) for a in permissions.actions_for(user, ctx["current_tenant"])
         }
     return ctx

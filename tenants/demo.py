@@ -41,16 +41,29 @@ DEMO_USERS = [
     DemoUser("admin@opendcp.localhost", "Dana Admin", staff_role=StaffRole.DCP_ADMIN),
     DemoUser("operator@opendcp.localhost", "Owen Operator", staff_role=StaffRole.DCP_OPERATOR),
     DemoUser("admin@acme.example", "Ada Acme", tenant_slug="acme", role=ClientRole.CLIENT_ADMIN),
-    DemoUser("operator@acme.example", "Oscar Acme", tenant_slug="acme",
-             role=ClientRole.CLIENT_OPERATOR),
+    DemoUser(
+        "operator@acme.example", "Oscar Acme", tenant_slug="acme", role=ClientRole.CLIENT_OPERATOR
+    ),
     DemoUser("viewer@acme.example", "Vera Acme", tenant_slug="acme", role=ClientRole.CLIENT_VIEWER),
     DemoUser("auditor@acme.example", "Aldo Auditor", tenant_slug="acme", role=ClientRole.AUDITOR),
-    DemoUser("admin@brightwatt.example", "Bea Brightwatt", tenant_slug="brightwatt",
-             role=ClientRole.CLIENT_ADMIN),
-    DemoUser("operator@brightwatt.example", "Ben Brightwatt", tenant_slug="brightwatt",
-             role=ClientRole.CLIENT_OPERATOR),
-    DemoUser("viewer@brightwatt.example", "Bo Brightwatt", tenant_slug="brightwatt",
-             role=ClientRole.CLIENT_VIEWER),
+    DemoUser(
+        "admin@brightwatt.example",
+        "Bea Brightwatt",
+        tenant_slug="brightwatt",
+        role=ClientRole.CLIENT_ADMIN,
+    ),
+    DemoUser(
+        "operator@brightwatt.example",
+        "Ben Brightwatt",
+        tenant_slug="brightwatt",
+        role=ClientRole.CLIENT_OPERATOR,
+    ),
+    DemoUser(
+        "viewer@brightwatt.example",
+        "Bo Brightwatt",
+        tenant_slug="brightwatt",
+        role=ClientRole.CLIENT_VIEWER,
+    ),
 ]
 
 
@@ -64,12 +77,16 @@ def _user(spec: DemoUser) -> User:
     user = User.objects.filter(email=spec.email).first()
     if user is None:
         user = User.objects.create_user(
-            email=spec.email, password=DEMO_PASSWORD, full_name=spec.name,
-            staff_role=spec.staff_role, is_staff=spec.staff_role == StaffRole.DCP_ADMIN,
+            email=spec.email,
+            password=DEMO_PASSWORD,
+            full_name=spec.name,
+            staff_role=spec.staff_role,
+            is_staff=spec.staff_role == StaffRole.DCP_ADMIN,
         )
-    if spec.needs_mfa and not Authenticator.objects.filter(
-        user=user, type=Authenticator.Type.TOTP
-    ).exists():
+    if (
+        spec.needs_mfa
+        and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    ):
         TOTP.activate(user, demo_totp_secret(spec.email))
     return user
 
@@ -81,12 +98,12 @@ def load_demo() -> list[DemoUser]:
     dcp_admin = staff[0]
     for slug, name, role_summary in DEMO_TENANTS:
         if not Tenant.objects.filter(slug=slug).exists():
-            services.create_tenant(name=name, slug=slug, actor=dcp_admin,
-                                   market_role_summary=role_summary)
+            services.create_tenant(
+                name=name, slug=slug, actor=dcp_admin, market_role_summary=role_summary
+            )
     for spec in DEMO_USERS:
         if spec.tenant_slug:
             user = _user(spec)
             tenant = Tenant.objects.get(slug=spec.tenant_slug)
-            Membership.objects.get_or_create(user=user, tenant=tenant,
-                                             defaults={"role": spec.role})
+            Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": spec.role})
     return DEMO_USERS

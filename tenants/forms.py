@@ -8,12 +8,15 @@ from tenants.roles import ClientRole
 
 class TenantCreateForm(forms.Form):
     name = forms.CharField(max_length=200, label="Organisation name")
-    slug = forms.SlugField(max_length=40, help_text="Becomes <slug>.{domain}: lower-case letters, "
-                           "digits and hyphens.")
-    market_role_summary = forms.CharField(max_length=200, required=False,
-                                          label="Market role(s)", help_text="e.g. Supplier")
-    admin_email = forms.EmailField(required=False, label="First client admin's email",
-                                   help_text="They receive an invitation.")
+    slug = forms.SlugField(
+        max_length=40, help_text="Becomes <slug>.{domain}: lower-case letters, digits and hyphens."
+    )
+    market_role_summary = forms.CharField(
+        max_length=200, required=False, label="Market role(s)", help_text="e.g. Supplier"
+    )
+    admin_email = forms.EmailField(
+        required=False, label="First client admin's email", help_text="They receive an invitation."
+    )
 
 
 class TenantStatusForm(forms.Form):
@@ -32,8 +35,9 @@ class RoleForm(forms.Form):
 
 class AcceptInvitationForm(forms.Form):
     full_name = forms.CharField(max_length=200, required=False, label="Your name")
-    password = forms.CharField(widget=forms.PasswordInput, min_length=12,
-                               help_text="At least 12 characters.")
+    password = forms.CharField(
+        widget=forms.PasswordInput, min_length=12, help_text="At least 12 characters."
+    )
     password_confirm = forms.CharField(widget=forms.PasswordInput, label="Repeat password")
 
     def clean(self) -> dict[str, object]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from dcp.db import current_schema
 from tenants import permissions
+from tenants.permissions import acting_user
 
 # Paths anyone may reach on any host (login, invitations, static files, health).
 OPEN_PREFIXES = ("/accounts/", "/invitations/", "/static/", "/healthz", "/readyz", "/api/schema")
@@ -39,12 +40,11 @@ class TenantAccessMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         tenant = getattr(request, "tenant", None)
-        if tenant is None or connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        if tenant is None or current_schema() == settings.PUBLIC_SCHEMA_NAME:
             return self.get_response(request)
         if tenant.status != tenant.Status.ACTIVE and not request.path.startswith("/static/"):
             # Suspended or offboarded: a clear page and no data, whoever asks.
-            return render(request, "errors/tenant_unavailable.html", {"tenant": tenant},
-                          status=403)
+            return render(request, "errors/tenant_unavailable.html", {"tenant": tenant}, status=403)
         user = request.user
         if _is_open(request.path) or not user.is_authenticated:
             return self.get_response(request)
@@ -62,8 +62,13 @@ class TenantAccessMiddleware:
         key = f"staff_access:{request.tenant.pk}"  # type: ignore[attr-defined]
         if request.session.get(key):
             return
-        record(action="staff.tenant_access", actor=request.user, request=request,  # type: ignore[arg-type]
-               staff_context=True, summary=f"DCP staff opened {request.path}")
+        record(
+            action="staff.tenant_access",
+            actor=acting_user(request),
+            request=request,
+            staff_context=True,
+            summary=f"DCP staff opened {request.path}",
+        )
         request.session[key] = True
 
 
@@ -86,7 +91,7 @@ class RequireMfaMiddleware:
         ):
             from allauth.mfa.models import Authenticator
 
-            if permissions.mfa_required(user):  # type: ignore[arg-type]
+            if permissions.mfa_required(user):
                 has_totp = Authenticator.objects.filter(
                     user=user, type=Authenticator.Type.TOTP
                 ).exists()
@@ -95,8 +100,10 @@ class RequireMfaMiddleware:
                         from django.http import JsonResponse
 
                         return JsonResponse(
-                            {"code": "mfa_required",
-                             "message": "Set up multi-factor authentication first."},
+                            {
+                                "code": "mfa_required",
+                                "message": "Set up multi-factor authentication first.",
+                            },
                             status=403,
                         )
                     return HttpResponseRedirect(reverse("mfa_activate_totp"))

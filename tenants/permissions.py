@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 from tenants.roles import ClientRole, StaffRole
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
     from tenants.models import Tenant, User
+
+    AnyUser = User | AnonymousUser | None
 
 
 class Action(StrEnum):
@@ -89,8 +94,10 @@ def membership_role(user: User, tenant: Tenant) -> str | None:
     return cache[tenant.pk]
 
 
-def actions_for(user: User | None, tenant: Tenant | None) -> frozenset[Action]:
-    if user is None or not user.is_authenticated or not user.is_active:
+def actions_for(user: AnyUser, tenant: Tenant | None) -> frozenset[Action]:
+    from tenants.models import User
+
+    if not isinstance(user, User) or not user.is_active:
         return frozenset()
     if tenant is None or tenant.is_platform:
         return STAFF_ROLE_PLATFORM_ACTIONS.get(user.staff_role, frozenset())
@@ -103,11 +110,11 @@ def actions_for(user: User | None, tenant: Tenant | None) -> frozenset[Action]:
     return frozenset(granted)
 
 
-def allowed(user: User | None, action: Action, tenant: Tenant | None) -> bool:
+def allowed(user: AnyUser, action: Action, tenant: Tenant | None) -> bool:
     return action in actions_for(user, tenant)
 
 
-def can_enter(user: User | None, tenant: Tenant) -> bool:
+def can_enter(user: AnyUser, tenant: Tenant) -> bool:
     """May the user see anything of this tenant at all?"""
     return allowed(user, Action.VIEW_TENANT, tenant)
 
@@ -135,6 +142,16 @@ class PermissionDenied(Exception):
         self.action = action
 
 
-def require(user: User | None, action: Action, tenant: Tenant | None) -> None:
+def require(user: AnyUser, action: Action, tenant: Tenant | None) -> None:
     if not allowed(user, action, tenant):
         raise PermissionDenied(action)
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in user of a request, typed; views call services with it."""
+    from tenants.models import User
+
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise PermissionDenied(Action.VIEW_TENANT, "Sign in first.")
+    return user

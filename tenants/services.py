@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from audit.services import record
+from dcp.errors import invalid
 from tenants.models import Domain, Invitation, Membership, Tenant, User, build_url, hash_token
 from tenants.permissions import Action, require
 from tenants.roles import ClientRole, StaffRole
@@ -28,14 +29,15 @@ def _schema_for(slug: str) -> str:
 
 def validate_slug(slug: str) -> None:
     if not SLUG_RE.match(slug):
-        raise ValidationError(
-            {"slug": "Use 3-40 lower-case letters, digits or hyphens, starting with a letter."},
+        raise invalid(
+            "Use 3-40 lower-case letters, digits or hyphens, starting with a letter.",
             code="invalid_slug",
+            field="slug",
         )
     if slug in RESERVED_SLUGS:
-        raise ValidationError({"slug": f"'{slug}' is reserved."}, code="reserved_slug")
+        raise invalid(f"'{slug}' is reserved.", code="reserved_slug", field="slug")
     if Tenant.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": f"A tenant with slug '{slug}' exists."}, code="duplicate")
+        raise invalid(f"A tenant with slug '{slug}' exists.", code="duplicate", field="slug")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def create_tenant(
     require(actor, Action.MANAGE_TENANTS, None)
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "A name is required."}, code="required")
+        raise invalid("A name is required.", code="required", field="name")
     validate_slug(slug)
     with transaction.atomic():
         tenant = Tenant(
@@ -95,8 +97,13 @@ def create_tenant(
             staff_context=True,
         )
         with tenant_context(tenant):
-            record(action="tenant.created", actor=actor, target=tenant, staff_context=True,
-                   summary=f"Tenant created by DCP staff {actor.email}")
+            record(
+                action="tenant.created",
+                actor=actor,
+                target=tenant,
+                staff_context=True,
+                summary=f"Tenant created by DCP staff {actor.email}",
+            )
         invitation, token = None, None
         if admin_email:
             invitation, token = invite(
@@ -109,7 +116,7 @@ def set_tenant_status(*, tenant: Tenant, status: str, reason: str, actor: User) 
     """Suspend, reactivate or move a tenant through offboarding."""
     require(actor, Action.MANAGE_TENANTS, None)
     if tenant.is_platform:
-        raise ValidationError("The platform tenant's status cannot change.", code="platform")
+        raise invalid("The platform tenant's status cannot change.", code="platform")
     allowed_moves = {
         Tenant.Status.ACTIVE: {Tenant.Status.SUSPENDED, Tenant.Status.OFFBOARDING},
         Tenant.Status.SUSPENDED: {Tenant.Status.ACTIVE, Tenant.Status.OFFBOARDING},
@@ -117,11 +124,11 @@ def set_tenant_status(*, tenant: Tenant, status: str, reason: str, actor: User) 
         Tenant.Status.OFFBOARDED: set(),
     }
     if status not in allowed_moves[Tenant.Status(tenant.status)]:
-        raise ValidationError(
+        raise invalid(
             f"A tenant cannot go from {tenant.status} to {status}.", code="invalid_transition"
         )
     if status != Tenant.Status.ACTIVE and not reason.strip():
-        raise ValidationError({"reason": "Give a reason."}, code="required")
+        raise invalid("Give a reason.", code="required", field="reason")
     with transaction.atomic():
         before = tenant.status
         tenant.status, tenant.status_reason = status, reason.strip()
@@ -129,11 +136,21 @@ def set_tenant_status(*, tenant: Tenant, status: str, reason: str, actor: User) 
         tenant.save(update_fields=["status", "status_reason", "status_changed"])
         changes = {"status": [before, status], "reason": reason}
         with schema_context(settings.PUBLIC_SCHEMA_NAME):
-            record(action=f"tenant.status.{status}", actor=actor, target=tenant,
-                   changes=changes, staff_context=True)
+            record(
+                action=f"tenant.status.{status}",
+                actor=actor,
+                target=tenant,
+                changes=changes,
+                staff_context=True,
+            )
         with tenant_context(tenant):
-            record(action=f"tenant.status.{status}", actor=actor, target=tenant,
-                   changes=changes, staff_context=True)
+            record(
+                action=f"tenant.status.{status}",
+                actor=actor,
+                target=tenant,
+                changes=changes,
+                staff_context=True,
+            )
     return tenant
 
 
@@ -151,15 +168,15 @@ def invite(
     if tenant is not None:
         require(actor, Action.MANAGE_MEMBERS, tenant)
         if role not in ClientRole.values:
-            raise ValidationError({"role": f"Unknown role '{role}'."}, code="invalid_role")
+            raise invalid(f"Unknown role '{role}'.", code="invalid_role", field="role")
         if Membership.objects.filter(tenant=tenant, user__email=email).exists():
-            raise ValidationError({"email": f"{email} is already a member."}, code="duplicate")
+            raise invalid(f"{email} is already a member.", code="duplicate", field="email")
         if not tenant.is_active:
-            raise ValidationError(f"Tenant {tenant} is {tenant.status}.", code="tenant_inactive")
+            raise invalid(f"Tenant {tenant} is {tenant.status}.", code="tenant_inactive")
     else:
         require(actor, Action.MANAGE_STAFF, None)
         if staff_role not in StaffRole.values:
-            raise ValidationError({"staff_role": "Choose a staff role."}, code="invalid_role")
+            raise invalid("Choose a staff role.", code="invalid_role", field="staff_role")
     token = Invitation.new_token()
     with transaction.atomic():
         # A newer invitation supersedes pending ones for the same address and tenant.
@@ -175,8 +192,13 @@ def invite(
             invited_by=actor,
             expires=timezone.now() + settings.INVITATION_TTL,
         )
-        _audit_in(tenant, action="invitation.created", actor=actor, target=invitation,
-                  changes={"email": email, "role": role or staff_role})
+        _audit_in(
+            tenant,
+            action="invitation.created",
+            actor=actor,
+            target=invitation,
+            changes={"email": email, "role": role or staff_role},
+        )
         link = build_url(settings.BASE_DOMAIN, f"/invitations/{token}/")
         where = tenant.name if tenant else "OpenDCP (DCP staff)"
         transaction.on_commit(
@@ -219,11 +241,14 @@ def find_invitation(token: str) -> Invitation:
     if invitation.status == Invitation.Status.REVOKED:
         raise InvitationError("This invitation was withdrawn.", code="revoked")
     if invitation.is_expired:
-        _audit_in(invitation.tenant, action="invitation.expired_use", actor=None,
-                  target=invitation, summary=f"Expired invitation used for {invitation.email}")
-        raise InvitationError(
-            "This invitation has expired. Ask for a new one.", code="expired"
+        _audit_in(
+            invitation.tenant,
+            action="invitation.expired_use",
+            actor=None,
+            target=invitation,
+            summary=f"Expired invitation used for {invitation.email}",
         )
+        raise InvitationError("This invitation has expired. Ask for a new one.", code="expired")
     return invitation
 
 
@@ -265,8 +290,13 @@ def accept_invitation(
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
-        _audit_in(invitation.tenant, action="invitation.accepted", actor=user, target=invitation,
-                  changes={"role": invitation.role or invitation.staff_role})
+        _audit_in(
+            invitation.tenant,
+            action="invitation.accepted",
+            actor=user,
+            target=invitation,
+            changes={"role": invitation.role or invitation.staff_role},
+        )
     return user
 
 
@@ -276,7 +306,7 @@ def revoke_invitation(*, invitation: Invitation, actor: User) -> Invitation:
     else:
         require(actor, Action.MANAGE_STAFF, None)
     if invitation.status != Invitation.Status.PENDING:
-        raise ValidationError("Only a pending invitation can be withdrawn.", code="not_pending")
+        raise invalid("Only a pending invitation can be withdrawn.", code="not_pending")
     with transaction.atomic():
         invitation.status = Invitation.Status.REVOKED
         invitation.save(update_fields=["status"])
@@ -295,20 +325,24 @@ def _admins_left(tenant: Tenant, excluding: Membership) -> int:
 def change_role(*, membership: Membership, role: str, actor: User) -> Membership:
     require(actor, Action.MANAGE_MEMBERS, membership.tenant)
     if role not in ClientRole.values:
-        raise ValidationError({"role": f"Unknown role '{role}'."}, code="invalid_role")
+        raise invalid(f"Unknown role '{role}'.", code="invalid_role", field="role")
     if (
         membership.role == ClientRole.CLIENT_ADMIN
         and role != ClientRole.CLIENT_ADMIN
         and _admins_left(membership.tenant, membership) == 0
     ):
-        raise ValidationError("A tenant must keep at least one client admin.", code="last_admin")
+        raise invalid("A tenant must keep at least one client admin.", code="last_admin")
     with transaction.atomic():
         before = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        _audit_in(membership.tenant, action="member.role_changed", actor=actor,
-                  target=membership, changes={"role": [before, role],
-                                              "user": membership.user.email})
+        _audit_in(
+            membership.tenant,
+            action="member.role_changed",
+            actor=actor,
+            target=membership,
+            changes={"role": [before, role], "user": membership.user.email},
+        )
     return membership
 
 
@@ -318,8 +352,13 @@ def remove_member(*, membership: Membership, actor: User) -> None:
         membership.role == ClientRole.CLIENT_ADMIN
         and _admins_left(membership.tenant, membership) == 0
     ):
-        raise ValidationError("A tenant must keep at least one client admin.", code="last_admin")
+        raise invalid("A tenant must keep at least one client admin.", code="last_admin")
     with transaction.atomic():
-        _audit_in(membership.tenant, action="member.removed", actor=actor, target=membership,
-                  changes={"user": membership.user.email, "role": membership.role})
+        _audit_in(
+            membership.tenant,
+            action="member.removed",
+            actor=actor,
+            target=membership,
+            changes={"user": membership.user.email, "role": membership.role},
+        )
         membership.delete()

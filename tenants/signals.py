@@ -30,16 +30,26 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 @receiver(auth_signals.user_login_failed)
-def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
-                    **kwargs: Any) -> None:
+def on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     email = str(credentials.get("email") or credentials.get("username") or "")[:254]
-    _audit("auth.login_failed", request, Actor(None, email, "anonymous"),
-           summary=f"Failed sign-in for {email}")
+    _audit(
+        "auth.login_failed",
+        request,
+        Actor(None, email, "anonymous"),
+        summary=f"Failed sign-in for {email}",
+    )
 
 
 @receiver(mfa_signals.authentication_failed)
-def on_mfa_failed(sender: Any, request: Any = None, user: Any = None, reauthentication: bool = False,
-                  **kwargs: Any) -> None:
+def on_mfa_failed(
+    sender: Any,
+    request: Any = None,
+    user: Any = None,
+    reauthentication: bool = False,
+    **kwargs: Any,
+) -> None:
     _audit("auth.mfa_failed", request, user, summary="Wrong MFA or recovery code")
 
 
@@ -49,8 +59,7 @@ def on_mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwa
 
 
 @receiver(mfa_signals.authenticator_removed)
-def on_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any,
-                   **kwargs: Any) -> None:
+def on_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
     _audit("auth.mfa_removed", request, user, changes={"type": authenticator.type})
 
 

@@ -26,7 +26,8 @@ from tenants.forms import (
     TenantStatusForm,
 )
 from tenants.models import Invitation, Membership, Tenant, User
-from tenants.permissions import Action
+from tenants.permissions import Action, acting_user
+from tenants.roles import ClientRole
 
 
 def _tenant(request: HttpRequest) -> Tenant | None:
@@ -34,7 +35,9 @@ def _tenant(request: HttpRequest) -> Tenant | None:
     return None if tenant is None or tenant.is_platform else tenant
 
 
-def requires(action: Action) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def requires(
+    action: Action,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Page decorator: signed in, and allowed ``action`` here (404 on a tenant host for
     non-members is decided earlier by TenantAccessMiddleware; this returns 403)."""
 
@@ -42,7 +45,7 @@ def requires(action: Action) -> Callable[[Callable[..., HttpResponse]], Callable
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not permissions.allowed(request.user, action, _tenant(request)):  # type: ignore[arg-type]
+            if not permissions.allowed(request.user, action, _tenant(request)):
                 return render(request, "errors/forbidden.html", {"action": action}, status=403)
             return view(request, *args, **kwargs)
 
@@ -66,7 +69,7 @@ def _form_errors(form: Any, exc: ValidationError) -> None:
 
 @login_required
 def platform_home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+    user = acting_user(request)
     if not permissions.allowed(user, Action.VIEW_PLATFORM, None):
         memberships = user.memberships.select_related("tenant").order_by("tenant__name")
         if memberships.count() == 1:
@@ -80,9 +83,16 @@ def platform_home(request: HttpRequest) -> HttpResponse:
     if query:
         qs = qs.filter(name__icontains=query) | qs.filter(slug__icontains=query)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    return render(request, "tenants/platform_home.html", {
-        "page": page, "status": status, "q": query, "statuses": Tenant.Status.choices,
-    })
+    return render(
+        request,
+        "tenants/platform_home.html",
+        {
+            "page": page,
+            "status": status,
+            "q": query,
+            "statuses": Tenant.Status.choices,
+        },
+    )
 
 
 @requires(Action.MANAGE_TENANTS)
@@ -90,7 +100,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            created = services.create_tenant(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            created = services.create_tenant(actor=acting_user(request), **form.cleaned_data)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -102,12 +112,16 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
 @requires(Action.VIEW_PLATFORM)
 def tenant_detail(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = get_object_or_404(Tenant, slug=slug, kind=Tenant.Kind.CLIENT)
-    return render(request, "tenants/tenant_detail.html", {
-        "tenant": tenant,
-        "memberships": tenant.memberships.select_related("user").order_by("user__email"),
-        "invitations": tenant.invitations.filter(status=Invitation.Status.PENDING),
-        "status_form": TenantStatusForm(initial={"status": tenant.status}),
-    })
+    return render(
+        request,
+        "tenants/tenant_detail.html",
+        {
+            "tenant": tenant,
+            "memberships": tenant.memberships.select_related("user").order_by("user__email"),
+            "invitations": tenant.invitations.filter(status=Invitation.Status.PENDING),
+            "status_form": TenantStatusForm(initial={"status": tenant.status}),
+        },
+    )
 
 
 @require_POST
@@ -117,7 +131,9 @@ def tenant_status(request: HttpRequest, slug: str) -> HttpResponse:
     form = TenantStatusForm(request.POST)
     if form.is_valid():
         try:
-            services.set_tenant_status(tenant=tenant, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            services.set_tenant_status(
+                tenant=tenant, actor=acting_user(request), **form.cleaned_data
+            )
             messages.success(request, f"{tenant.name} is now {tenant.get_status_display()}.")
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -139,14 +155,18 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     if tenant is None:
         return redirect("home")
     members = Membership.objects.filter(tenant=tenant).select_related("user")
-    return render(request, "tenants/tenant_home.html", {
-        "tenant": tenant,
-        "member_count": members.count(),
-        "role": permissions.membership_role(request.user, tenant),  # type: ignore[arg-type]
-        "recent_audit": AuditEvent.objects.order_by("-seq")[:8]
-        if permissions.allowed(request.user, Action.VIEW_AUDIT, tenant)  # type: ignore[arg-type]
-        else [],
-    })
+    return render(
+        request,
+        "tenants/tenant_home.html",
+        {
+            "tenant": tenant,
+            "member_count": members.count(),
+            "role": permissions.membership_role(acting_user(request), tenant),
+            "recent_audit": AuditEvent.objects.order_by("-seq")[:8]
+            if permissions.allowed(request.user, Action.VIEW_AUDIT, tenant)
+            else [],
+        },
+    )
 
 
 @requires(Action.VIEW_MEMBERS)
@@ -156,16 +176,23 @@ def members(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role", "")
     if role:
         qs = qs.filter(role=role)
-    can_manage = permissions.allowed(request.user, Action.MANAGE_MEMBERS, tenant)  # type: ignore[arg-type]
-    return render(request, "tenants/members.html", {
-        "page": Paginator(qs, 50).get_page(request.GET.get("page")),
-        "invitations": Invitation.objects.filter(tenant=tenant, status=Invitation.Status.PENDING)
-        if can_manage else [],
-        "can_manage": can_manage,
-        "invite_form": InviteForm(),
-        "roles": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
-        "role_filter": role,
-    })
+    can_manage = permissions.allowed(request.user, Action.MANAGE_MEMBERS, tenant)
+    return render(
+        request,
+        "tenants/members.html",
+        {
+            "page": Paginator(qs, 50).get_page(request.GET.get("page")),
+            "invitations": Invitation.objects.filter(
+                tenant=tenant, status=Invitation.Status.PENDING
+            )
+            if can_manage
+            else [],
+            "can_manage": can_manage,
+            "invite_form": InviteForm(),
+            "roles": ClientRole.choices,
+            "role_filter": role,
+        },
+    )
 
 
 @requires(Action.MANAGE_MEMBERS)
@@ -173,7 +200,9 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.invite(tenant=_tenant(request), actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            services.invite(
+                tenant=_tenant(request), actor=acting_user(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -189,16 +218,21 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
-            services.change_role(membership=membership, role=form.cleaned_data["role"],
-                                 actor=request.user)  # type: ignore[arg-type]
-            messages.success(request, f"{membership.user.email} is now "
-                                      f"{membership.get_role_display()}.")
+            services.change_role(
+                membership=membership, role=form.cleaned_data["role"], actor=acting_user(request)
+            )
+            messages.success(
+                request, f"{membership.user.email} is now {membership.get_role_display()}."
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     if request.htmx:  # type: ignore[attr-defined]
         membership.refresh_from_db()
-        return render(request, "tenants/_member_row.html", {"m": membership, "can_manage": True,
-                                                             "roles": form.fields["role"].choices})
+        return render(
+            request,
+            "tenants/_member_row.html",
+            {"m": membership, "can_manage": True, "roles": ClientRole.choices},
+        )
     return redirect("members")
 
 
@@ -207,7 +241,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_object_or_404(Membership, pk=pk, tenant=_tenant(request))
     try:
-        services.remove_member(membership=membership, actor=request.user)  # type: ignore[arg-type]
+        services.remove_member(membership=membership, actor=acting_user(request))
         messages.success(request, f"{membership.user.email} removed.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -219,7 +253,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=pk, tenant=_tenant(request))
     try:
-        services.revoke_invitation(invitation=invitation, actor=request.user)  # type: ignore[arg-type]
+        services.revoke_invitation(invitation=invitation, actor=acting_user(request))
         messages.success(request, f"Invitation to {invitation.email} withdrawn.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -230,15 +264,20 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     tenant = _tenant(request)
     needed = Action.VIEW_AUDIT if tenant else Action.VIEW_PLATFORM
-    if not permissions.allowed(request.user, needed, tenant):  # type: ignore[arg-type]
+    if not permissions.allowed(request.user, needed, tenant):
         return render(request, "errors/forbidden.html", {"action": needed}, status=403)
     qs = AuditEvent.objects.order_by("-seq")
     action = request.GET.get("action", "").strip()
     if action:
         qs = qs.filter(action__startswith=action)
-    return render(request, "audit/audit_log.html", {
-        "page": Paginator(qs, 50).get_page(request.GET.get("page")), "action": action,
-    })
+    return render(
+        request,
+        "audit/audit_log.html",
+        {
+            "page": Paginator(qs, 50).get_page(request.GET.get("page")),
+            "action": action,
+        },
+    )
 
 
 # --- any host -----------------------------------------------------------------------------
@@ -248,8 +287,12 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.find_invitation(token)
     except services.InvitationError as exc:
-        return render(request, "tenants/invitation_invalid.html",
-                      {"message": " ".join(exc.messages), "code": exc.code}, status=410)
+        return render(
+            request,
+            "tenants/invitation_invalid.html",
+            {"message": " ".join(exc.messages), "code": exc.code},
+            status=410,
+        )
     user = request.user if request.user.is_authenticated else None
     existing = User.objects.filter(email=invitation.email).exists()
     form = AcceptInvitationForm(request.POST or None) if user is None and not existing else None
@@ -257,10 +300,11 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if user is not None:
-                accepted = services.accept_invitation(token=token, user=user)  # type: ignore[arg-type]
+                accepted = services.accept_invitation(token=token, user=user)
             elif form is not None and form.is_valid():
                 accepted = services.accept_invitation(
-                    token=token, password=form.cleaned_data["password"],
+                    token=token,
+                    password=form.cleaned_data["password"],
                     full_name=form.cleaned_data["full_name"],
                 )
                 login(request, accepted, backend="django.contrib.auth.backends.ModelBackend")
@@ -273,10 +317,17 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                 messages.success(request, "Welcome to OpenDCP.")
                 target = invitation.tenant.url("/") if invitation.tenant else "/"
                 return HttpResponseRedirect(target)
-    return render(request, "tenants/invitation_accept.html", {
-        "invitation": invitation, "form": form, "signed_in_user": user,
-        "needs_sign_in": user is None and existing, "error": error,
-    })
+    return render(
+        request,
+        "tenants/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "form": form,
+            "signed_in_user": user,
+            "needs_sign_in": user is None and existing,
+            "error": error,
+        },
+    )
 
 
 @login_required
@@ -285,6 +336,6 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     if slug == "platform":
         return HttpResponseRedirect(Tenant(schema_name="public", slug="platform").url("/"))
     tenant = Tenant.objects.filter(slug=slug, kind=Tenant.Kind.CLIENT).first()
-    if tenant is None or not permissions.can_enter(request.user, tenant):  # type: ignore[arg-type]
+    if tenant is None or not permissions.can_enter(request.user, tenant):
         return render(request, "errors/not_found.html", status=404)
     return HttpResponseRedirect(tenant.url("/"))

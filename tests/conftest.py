@@ -22,7 +22,7 @@ def _make_tenant(slug: str) -> Tenant:
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None:
         tenant = Tenant(schema_name=f"t_{slug}", name=f"{slug.title()} Energy", slug=slug)
-        tenant.save()
+        tenant.save(verbosity=0)
         Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
     return tenant
 
@@ -35,7 +35,7 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Iterator[No
         ensure_public_tenant()
         for slug in TENANT_SLUGS:
             _make_tenant(slug)
-    yield
+    return
 
 
 @pytest.fixture(autouse=True)

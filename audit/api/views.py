@@ -12,9 +12,22 @@ from tenants.permissions import Action
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["seq", "occurred_at", "actor_email", "actor_kind", "action", "target_type",
-                  "target_id", "target_repr", "summary", "changes", "request_id", "ip",
-                  "prev_hash", "hash"]
+        fields = [
+            "seq",
+            "occurred_at",
+            "actor_email",
+            "actor_kind",
+            "action",
+            "target_type",
+            "target_id",
+            "target_repr",
+            "summary",
+            "changes",
+            "request_id",
+            "ip",
+            "prev_hash",
+            "hash",
+        ]
         read_only_fields = fields
 
 

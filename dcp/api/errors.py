@@ -40,8 +40,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = getattr(exc, "code", None) or "invalid"
         details = _validation_details(exc)
         first = next(iter(details.values()))[0] if details else "Invalid input."
-        return Response({"code": code, "message": first, "details": details},
-                        status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"code": code, "message": first, "details": details}, status=status.HTTP_400_BAD_REQUEST
+        )
     if isinstance(exc, DomainPermissionDenied | DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, Http404):
@@ -64,8 +65,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = data.get("detail", "") if isinstance(data, dict) else data
         code = getattr(detail, "code", None)
         body = {
-            "code": code if code and code not in ("invalid", "error") else _CODES.get(
-                response.status_code, "error"),
+            "code": code
+            if code and code not in ("invalid", "error")
+            else _CODES.get(response.status_code, "error"),
             "message": str(detail),
             "details": None,
         }

@@ -22,7 +22,7 @@ class TenantMember(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         tenant = _tenant(request)
-        return tenant is None or permissions.can_enter(request.user, tenant)  # type: ignore[arg-type]
+        return tenant is None or permissions.can_enter(request.user, tenant)
 
 
 class ActionPermission(BasePermission):
@@ -35,18 +35,16 @@ class ActionPermission(BasePermission):
         action = required_actions.get(name) or getattr(view, "required_action", None)
         if action is None:
             return False
-        return permissions.allowed(request.user, action, _tenant(request))  # type: ignore[arg-type]
+        return permissions.allowed(request.user, action, _tenant(request))
 
 
 class TenantScopedMixin:
     """For viewsets over the current host's tenant. ``current_tenant`` is None on the platform
     host; during OpenAPI schema generation (no real request) querysets are empty."""
 
-    request: Request
-
     @property
     def current_tenant(self) -> Any:
-        return _tenant(self.request)
+        return _tenant(self.request)  # type: ignore[attr-defined]
 
     @property
     def is_schema_generation(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -131,8 +132,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -175,8 +178,12 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
-    default=[f"http://{BASE_DOMAIN}:*", f"http://*.{BASE_DOMAIN}:*",
-             f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}"],
+    default=[
+        f"http://{BASE_DOMAIN}:*",
+        f"http://*.{BASE_DOMAIN}:*",
+        f"https://{BASE_DOMAIN}",
+        f"https://*.{BASE_DOMAIN}",
+    ],
 )
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -254,10 +261,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.verify_chains_dispatch",
         "schedule": crontab(minute=17, hour=3),
     },
-    "beat-heartbeat": {
-        "task": "housekeeping.beat_heartbeat",
-        "schedule": 60.0,
-    },
 }
 
 # --- storage, static, i18n ------------------------------------------------------------------
@@ -265,7 +268,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("DCP_MEDIA_ROOT", default=str(BASE_DIR / ".local" / "media"))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }

@@ -12,7 +12,8 @@ STORAGES = {
 }
 ACCOUNT_RATE_LIMITS = {"login_failed": "100/m/ip,50/5m/key"}
 CACHES["default"]["KEY_PREFIX"] = "test"
-LOGGING["root"]["level"] = "WARNING"
+LOGGING["root"] = {**LOGGING["root"], "level": "WARNING"}  # type: ignore[dict-item]
+
 
 # Tests use their own Redis database so a running `make run` worker never steals test tasks.
 def _redis_db(url: str, db: int) -> str:
@@ -20,7 +21,7 @@ def _redis_db(url: str, db: int) -> str:
     return f"{base}/{db}"
 
 
-_TEST_REDIS = _redis_db(env.str("REDIS_URL", default="redis://127.0.0.1:63799/0"), 1)  # noqa: F405
+_TEST_REDIS = _redis_db(env.str("REDIS_URL", default="redis://127.0.0.1:63799/0"), 1)
 CACHES["default"]["LOCATION"] = _TEST_REDIS
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_RESULT_BACKEND = _TEST_REDIS

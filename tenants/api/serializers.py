@@ -11,8 +11,17 @@ class TenantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Tenant
-        fields = ["id", "name", "slug", "status", "status_reason", "market_role_summary",
-                  "created", "status_changed", "url"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "status",
+            "status_reason",
+            "market_role_summary",
+            "created",
+            "status_changed",
+            "url",
+        ]
         read_only_fields = fields
 
     def get_url(self, obj: Tenant) -> str:
@@ -53,17 +62,43 @@ class InvitationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Invitation
-        fields = ["id", "email", "role", "staff_role", "status", "invited_by", "created",
-                  "expires", "accepted_at", "is_expired"]
-        read_only_fields = ["id", "status", "invited_by", "created", "expires", "accepted_at",
-                            "is_expired", "staff_role"]
+        fields = [
+            "id",
+            "email",
+            "role",
+            "staff_role",
+            "status",
+            "invited_by",
+            "created",
+            "expires",
+            "accepted_at",
+            "is_expired",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "invited_by",
+            "created",
+            "expires",
+            "accepted_at",
+            "is_expired",
+            "staff_role",
+        ]
         extra_kwargs = {"role": {"required": True}}
 
 
 class StaffInvitationSerializer(InvitationSerializer):
     class Meta(InvitationSerializer.Meta):
-        read_only_fields = ["id", "status", "invited_by", "created", "expires", "accepted_at",
-                            "is_expired", "role"]
+        read_only_fields = [
+            "id",
+            "status",
+            "invited_by",
+            "created",
+            "expires",
+            "accepted_at",
+            "is_expired",
+            "role",
+        ]
         extra_kwargs = {"staff_role": {"required": True}}
 
 
@@ -77,8 +112,12 @@ class MeSerializer(serializers.ModelSerializer):
 
     def get_memberships(self, obj: User) -> list[dict[str, str]]:
         return [
-            {"tenant": m.tenant.slug, "name": m.tenant.name, "role": m.role,
-             "url": m.tenant.url("/")}
+            {
+                "tenant": m.tenant.slug,
+                "name": m.tenant.name,
+                "role": m.role,
+                "url": m.tenant.url("/"),
+            }
             for m in obj.memberships.select_related("tenant").order_by("tenant__name")
         ]
 

@@ -25,7 +25,7 @@ from tenants.api.serializers import (
     TenantStatusSerializer,
 )
 from tenants.models import Invitation, Membership, Tenant
-from tenants.permissions import Action
+from tenants.permissions import Action, acting_user
 
 
 class MeView(APIView):
@@ -82,7 +82,7 @@ class TenantViewSet(viewsets.ReadOnlyModelViewSet):
     def create(self, request: Request) -> Response:
         data = TenantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        created = services.create_tenant(actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        created = services.create_tenant(actor=acting_user(request), **data.validated_data)
         return Response(TenantSerializer(created.tenant).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TenantStatusSerializer, responses=TenantSerializer)
@@ -91,7 +91,9 @@ class TenantViewSet(viewsets.ReadOnlyModelViewSet):
         data = TenantStatusSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tenant = services.set_tenant_status(
-            tenant=self.get_object(), actor=request.user, **data.validated_data  # type: ignore[arg-type]
+            tenant=self.get_object(),
+            actor=acting_user(request),
+            **data.validated_data,
         )
         return Response(TenantSerializer(tenant).data)
 
@@ -132,10 +134,12 @@ class MembershipViewSet(
 
     def perform_update(self, serializer: Any) -> None:
         role = serializer.validated_data.get("role", serializer.instance.role)
-        services.change_role(membership=serializer.instance, role=role, actor=self.request.user)
+        services.change_role(
+            membership=serializer.instance, role=role, actor=acting_user(self.request)
+        )
 
     def perform_destroy(self, instance: Membership) -> None:
-        services.remove_member(membership=instance, actor=self.request.user)  # type: ignore[arg-type]
+        services.remove_member(membership=instance, actor=acting_user(self.request))
 
 
 class InvitationViewSet(
@@ -158,11 +162,15 @@ class InvitationViewSet(
         return None if self.is_schema_generation else self.current_tenant
 
     @property
-    def required_actions(self) -> dict[str, Action]:  # type: ignore[override]
+    def required_actions(self) -> dict[str, Action]:
         if self._tenant is None:
             return {a: Action.MANAGE_STAFF for a in ("list", "retrieve", "create", "revoke")}
-        return {"list": Action.VIEW_MEMBERS, "retrieve": Action.VIEW_MEMBERS,
-                "create": Action.MANAGE_MEMBERS, "revoke": Action.MANAGE_MEMBERS}
+        return {
+            "list": Action.VIEW_MEMBERS,
+            "retrieve": Action.VIEW_MEMBERS,
+            "create": Action.MANAGE_MEMBERS,
+            "revoke": Action.MANAGE_MEMBERS,
+        }
 
     def get_serializer_class(self) -> type[InvitationSerializer]:
         return InvitationSerializer if self._tenant else StaffInvitationSerializer
@@ -175,7 +183,7 @@ class InvitationViewSet(
     def perform_create(self, serializer: Any) -> None:
         invitation, _token = services.invite(
             email=serializer.validated_data["email"],
-            actor=self.request.user,  # type: ignore[arg-type]
+            actor=acting_user(self.request),
             tenant=self._tenant,
             role=serializer.validated_data.get("role", ""),
             staff_role=serializer.validated_data.get("staff_role", ""),
@@ -185,5 +193,7 @@ class InvitationViewSet(
     @extend_schema(request=None, responses=InvitationSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
-        invitation = services.revoke_invitation(invitation=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        invitation = services.revoke_invitation(
+            invitation=self.get_object(), actor=acting_user(request)
+        )
         return Response(self.get_serializer(invitation).data)

@@ -24,7 +24,7 @@ def _code(secret: str) -> str:
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()  # rate limits and used-TOTP markers
-    yield
+    return
 
 
 def _login(client, email, password=PASSWORD):
@@ -51,8 +51,9 @@ def test_auditor_without_mfa_is_sent_to_set_it_up(tenant_a, host_client):
     assert response.status_code == 302 and "2fa/totp/activate" in response["Location"]
 
 
-@pytest.mark.parametrize("role", [ClientRole.CLIENT_ADMIN, ClientRole.CLIENT_OPERATOR,
-                                  ClientRole.CLIENT_VIEWER])
+@pytest.mark.parametrize(
+    "role", [ClientRole.CLIENT_ADMIN, ClientRole.CLIENT_OPERATOR, ClientRole.CLIENT_VIEWER]
+)
 def test_mfa_optional_for_other_client_roles(role, tenant_a, host_client):
     response = host_client(tenant_a, member(tenant_a, role)).get("/")
     assert response.status_code == 200
@@ -69,8 +70,7 @@ def test_login_with_totp(host_client):
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     with schema_context("public"):
-        actions = list(AuditEvent.objects.filter(actor_id=user.pk).values_list("action",
-                                                                               flat=True))
+        actions = list(AuditEvent.objects.filter(actor_id=user.pk).values_list("action", flat=True))
     assert "auth.login" in actions and "auth.mfa_used" in actions
 
 
@@ -110,8 +110,9 @@ def test_failed_password_is_audited_and_generic(host_client):
     assert response.status_code == 200
     assert b"not correct" in response.content or b"incorrect" in response.content.lower()
     with schema_context("public"):
-        assert AuditEvent.objects.filter(action="auth.login_failed",
-                                         actor_email=user.email).exists()
+        assert AuditEvent.objects.filter(
+            action="auth.login_failed", actor_email=user.email
+        ).exists()
 
 
 def test_signup_is_closed(host_client):

@@ -77,13 +77,23 @@ def test_token_of_a_member_is_refused_on_tenant_b_api(path, tenant_a, tenant_b, 
 def test_no_tenant_b_row_reaches_a_through_any_list(tenant_a, tenant_b, host_client):
     admin_a = member(tenant_a, ClientRole.CLIENT_ADMIN)
     admin_b = member(tenant_b, ClientRole.CLIENT_ADMIN, email="secret-b-admin@example.test")
-    services.invite(tenant=tenant_b, email="secret-b-invitee@example.test",
-                    role=ClientRole.CLIENT_VIEWER, actor=admin_b)
+    services.invite(
+        tenant=tenant_b,
+        email="secret-b-invitee@example.test",
+        role=ClientRole.CLIENT_VIEWER,
+        actor=admin_b,
+    )
     with tenant_context(tenant_b):
         record(action="secret.b.action", actor=admin_b, summary="tenant-b-only")
     client = host_client(tenant_a, admin_a)
-    for path in ("/api/v1/members/", "/api/v1/invitations/", "/api/v1/audit-events/",
-                 "/members/", "/audit/", "/"):
+    for path in (
+        "/api/v1/members/",
+        "/api/v1/invitations/",
+        "/api/v1/audit-events/",
+        "/members/",
+        "/audit/",
+        "/",
+    ):
         body = client.get(path).content.decode()
         assert "secret-b-" not in body, path
         assert "secret.b.action" not in body and "tenant-b-only" not in body, path
@@ -96,8 +106,16 @@ def test_no_tenant_b_row_reaches_a_through_any_list(tenant_a, tenant_b, host_cli
 def test_member_pages_of_own_tenant_work(tenant_a, host_client):
     admin = member(tenant_a, ClientRole.CLIENT_ADMIN)
     client = host_client(tenant_a, admin)
-    for path in ("/", "/members/", "/members/invite/", "/audit/", "/api/v1/members/",
-                 "/api/v1/tenant/", "/api/v1/invitations/", "/api/v1/audit-events/"):
+    for path in (
+        "/",
+        "/members/",
+        "/members/invite/",
+        "/audit/",
+        "/api/v1/members/",
+        "/api/v1/tenant/",
+        "/api/v1/invitations/",
+        "/api/v1/audit-events/",
+    ):
         assert client.get(path).status_code == 200, path
 
 
@@ -109,8 +127,10 @@ def test_tenant_b_object_ids_are_not_reachable_from_a(tenant_a, tenant_b, host_c
     assert client.get(f"/api/v1/members/{membership_b.pk}/").status_code == 404
     assert client.delete(f"/api/v1/members/{membership_b.pk}/").status_code == 404
     assert client.post(f"/members/{membership_b.pk}/remove/").status_code == 404
-    assert client.post(f"/members/{membership_b.pk}/role/",
-                       {"role": "client_admin"}).status_code == 404
+    assert (
+        client.post(f"/members/{membership_b.pk}/role/", {"role": "client_admin"}).status_code
+        == 404
+    )
     membership_b.refresh_from_db()
     assert membership_b.role == ClientRole.CLIENT_VIEWER
 

@@ -13,28 +13,37 @@ from tests.factories import UserFactory, member, staff
 pytestmark = pytest.mark.django_db
 
 A = Action
-TENANT_ACTIONS = [A.VIEW_TENANT, A.VIEW_MEMBERS, A.MANAGE_MEMBERS, A.VIEW_AUDIT, A.VIEW_MESSAGES,
-                  A.SEND_MESSAGES, A.OPERATE_MESSAGES, A.MANAGE_CONFIGURATION, A.VIEW_EVIDENCE]
+TENANT_ACTIONS = [
+    A.VIEW_TENANT,
+    A.VIEW_MEMBERS,
+    A.MANAGE_MEMBERS,
+    A.VIEW_AUDIT,
+    A.VIEW_MESSAGES,
+    A.SEND_MESSAGES,
+    A.OPERATE_MESSAGES,
+    A.MANAGE_CONFIGURATION,
+    A.VIEW_EVIDENCE,
+]
 PLATFORM_ACTIONS = [A.VIEW_PLATFORM, A.MANAGE_TENANTS, A.MANAGE_STAFF, A.APPROVE_REQUESTS]
 
 # Expected matrix, written out by hand: the specification, not a copy of the code.
 #                    view  vmem  mmem  audit vmsg  send  oper  conf  evid
 EXPECTED_TENANT = {
-    ClientRole.CLIENT_ADMIN:    [1, 1, 1, 1, 1, 1, 1, 1, 1],
+    ClientRole.CLIENT_ADMIN: [1, 1, 1, 1, 1, 1, 1, 1, 1],
     ClientRole.CLIENT_OPERATOR: [1, 1, 0, 1, 1, 1, 1, 0, 0],
-    ClientRole.CLIENT_VIEWER:   [1, 1, 0, 0, 1, 0, 0, 0, 0],
-    ClientRole.AUDITOR:         [1, 0, 0, 1, 1, 0, 0, 0, 1],
-    StaffRole.DCP_ADMIN:        [1, 1, 1, 1, 1, 1, 1, 1, 1],
-    StaffRole.DCP_OPERATOR:     [1, 1, 0, 1, 1, 1, 1, 0, 1],
-    None:                       [0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ClientRole.CLIENT_VIEWER: [1, 1, 0, 0, 1, 0, 0, 0, 0],
+    ClientRole.AUDITOR: [1, 0, 0, 1, 1, 0, 0, 0, 1],
+    StaffRole.DCP_ADMIN: [1, 1, 1, 1, 1, 1, 1, 1, 1],
+    StaffRole.DCP_OPERATOR: [1, 1, 0, 1, 1, 1, 1, 0, 1],
+    None: [0, 0, 0, 0, 0, 0, 0, 0, 0],
 }
 #                       view  tenants staff approve
 EXPECTED_PLATFORM = {
-    StaffRole.DCP_ADMIN:        [1, 1, 1, 1],
-    StaffRole.DCP_OPERATOR:     [1, 0, 0, 0],
-    ClientRole.CLIENT_ADMIN:    [0, 0, 0, 0],
-    ClientRole.AUDITOR:         [0, 0, 0, 0],
-    None:                       [0, 0, 0, 0],
+    StaffRole.DCP_ADMIN: [1, 1, 1, 1],
+    StaffRole.DCP_OPERATOR: [1, 0, 0, 0],
+    ClientRole.CLIENT_ADMIN: [0, 0, 0, 0],
+    ClientRole.AUDITOR: [0, 0, 0, 0],
+    None: [0, 0, 0, 0],
 }
 
 
@@ -77,14 +86,24 @@ HTTP_CASES = [
     # role, method, path, data, expected status
     (ClientRole.CLIENT_VIEWER, "get", "/members/", None, 200),
     (ClientRole.CLIENT_VIEWER, "get", "/members/invite/", None, 403),
-    (ClientRole.CLIENT_VIEWER, "post", "/api/v1/invitations/",
-     {"email": "x@example.test", "role": "client_viewer"}, 403),
+    (
+        ClientRole.CLIENT_VIEWER,
+        "post",
+        "/api/v1/invitations/",
+        {"email": "x@example.test", "role": "client_viewer"},
+        403,
+    ),
     (ClientRole.CLIENT_VIEWER, "get", "/audit/", None, 403),
     (ClientRole.CLIENT_VIEWER, "get", "/api/v1/audit-events/", None, 403),
     (ClientRole.CLIENT_OPERATOR, "get", "/audit/", None, 200),
     (ClientRole.CLIENT_OPERATOR, "get", "/members/invite/", None, 403),
-    (ClientRole.CLIENT_ADMIN, "post", "/api/v1/invitations/",
-     {"email": "new@example.test", "role": "client_viewer"}, 201),
+    (
+        ClientRole.CLIENT_ADMIN,
+        "post",
+        "/api/v1/invitations/",
+        {"email": "new@example.test", "role": "client_viewer"},
+        201,
+    ),
     (ClientRole.AUDITOR, "get", "/api/v1/audit-events/", None, 200),
     (ClientRole.AUDITOR, "get", "/api/v1/members/", None, 403),
 ]
@@ -93,17 +112,25 @@ HTTP_CASES = [
 @pytest.mark.parametrize(("role", "method", "path", "data", "expected"), HTTP_CASES)
 def test_http_respects_matrix(role, method, path, data, expected, tenant_a, host_client):
     client = host_client(tenant_a, member(tenant_a, role))
-    response = getattr(client, method)(path, data=data, content_type="application/json") \
-        if data else getattr(client, method)(path)
+    response = (
+        getattr(client, method)(path, data=data, content_type="application/json")
+        if data
+        else getattr(client, method)(path)
+    )
     assert response.status_code == expected, response.content[:300]
 
 
-@pytest.mark.parametrize(("role", "expected"), [
-    (StaffRole.DCP_ADMIN, 201), (StaffRole.DCP_OPERATOR, 403), (ClientRole.CLIENT_ADMIN, 403)])
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [(StaffRole.DCP_ADMIN, 201), (StaffRole.DCP_OPERATOR, 403), (ClientRole.CLIENT_ADMIN, 403)],
+)
 def test_only_dcp_admin_creates_tenants_via_api(role, expected, tenant_a, host_client):
     client = host_client(None, _user_with(role, tenant_a))
-    response = client.post("/api/v1/tenants/", {"name": "Gamma Power", "slug": "gamma"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/tenants/",
+        {"name": "Gamma Power", "slug": "gamma"},
+        content_type="application/json",
+    )
     assert response.status_code == expected, response.content[:300]
     if expected == 403:
         assert response.json()["code"] == "permission_denied"

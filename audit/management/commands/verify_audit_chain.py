@@ -29,11 +29,14 @@ class Command(BaseCommand):
         elif options["public"]:
             schemas = ["public"]
         else:
-            schemas = ["public"] + list(
-                Tenant.objects.filter(kind=Tenant.Kind.CLIENT)
-                .order_by("slug")
-                .values_list("schema_name", flat=True)
-            )
+            schemas = [
+                "public",
+                *list(
+                    Tenant.objects.filter(kind=Tenant.Kind.CLIENT)
+                    .order_by("slug")
+                    .values_list("schema_name", flat=True)
+                ),
+            ]
         failed: list[ChainReport] = []
         for schema in schemas:
             with schema_context(schema):

@@ -13,8 +13,11 @@ class Command(BaseCommand):
     help = "Load demo data (idempotent) and optionally print the URLs and logins."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--print-logins", action="store_true",
-                            help="only print URLs and logins (data must exist)")
+        parser.add_argument(
+            "--print-logins",
+            action="store_true",
+            help="only print URLs and logins (data must exist)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["print_logins"]:
