@@ -30,7 +30,11 @@ def _body(size: int = 2048) -> bytes:
     item = {
         "payload": {
             "CommonBlock": {
-                "S0": {"interfaceID": "IF-021", "schemaVersion": "011", "eventCode": "[ActivePower]"}
+                "S0": {
+                    "interfaceID": "IF-021",
+                    "schemaVersion": "011",
+                    "eventCode": "[ActivePower]",
+                }
             },
             "CustomBlock": {"consumptionPeriods": []},
         }
@@ -53,7 +57,9 @@ def _rate(fn: Callable[[], object], seconds: float) -> float:
             return calls / elapsed
 
 
-def _compare(floor: Callable[[], object], ours: Callable[[], object], *, rounds: int, seconds: float):
+def _compare(
+    floor: Callable[[], object], ours: Callable[[], object], *, rounds: int, seconds: float
+) -> tuple[float, float]:
     floor_best = ours_best = 0.0
     for _ in range(rounds):
         floor_best = max(floor_best, _rate(floor, seconds))
@@ -98,6 +104,10 @@ def run(quick: bool) -> list[Row]:
         seconds=seconds,
     )
     extra: dict[str, float | str] = {"body_bytes": float(len(body)), "rounds": float(rounds)}
+
+    def target(ours: float, floor: float) -> str:
+        return f">= 0.90 x floor ({'met' if ours >= 0.9 * floor else 'not met'})"
+
     return [
         Row(
             SECTION,
@@ -106,7 +116,7 @@ def run(quick: bool) -> list[Row]:
             "sig/s",
             "raw cryptography RSA-2048 PKCS1v15 sign",
             sign_floor,
-            target=">= 0.90 x floor",
+            target=target(sign_ours, sign_floor),
             extra=extra,
         ),
         Row(
@@ -116,7 +126,7 @@ def run(quick: bool) -> list[Row]:
             "sig/s",
             "raw cryptography RSA-2048 PKCS1v15 verify",
             verify_floor,
-            target=">= 0.90 x floor",
+            target=target(verify_ours, verify_floor),
             extra=extra,
         ),
     ]
