@@ -126,3 +126,40 @@ def test_totp_secret_is_encrypted_at_rest(host_client):
     user = staff(StaffRole.DCP_ADMIN)
     stored = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP).data["secret"]
     assert user.totp_secret not in stored and stored.startswith("v1.")
+
+
+def test_password_reset_by_email(host_client):
+    import re
+
+    from django.core import mail
+
+    user = UserFactory(email="forgetful@example.test")
+    client = host_client()
+    response = client.post("/accounts/password/reset/", {"email": user.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://\S+/accounts/password/reset/key/\S+", mail.outbox[0].body)
+    assert link is not None
+    path = "/" + link.group(0).split("/", 3)[3]
+    form = client.get(path, follow=True)
+    assert form.status_code == 200
+    new = "an-entirely-new-passphrase"
+    done = client.post(
+        form.redirect_chain[-1][0] if form.redirect_chain else path,
+        {"password1": new, "password2": new},
+    )
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new)
+
+
+def test_login_failures_are_rate_limited(host_client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "100/m/ip,3/5m/key"}
+    user = UserFactory()
+    client = host_client()
+    for _ in range(3):
+        _login(client, user.email, "wrong-password-123")
+    blocked = _login(client, user.email, PASSWORD)  # even the right password is refused now
+    assert blocked.status_code in (200, 429)
+    assert client.get("/").status_code == 302
+    assert b"Too many" in blocked.content or blocked.status_code == 429
