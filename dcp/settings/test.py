@@ -1,5 +1,7 @@
 """Test settings: fast hashing, in-memory email, eager nothing (Celery runs for real)."""
 
+import os
+
 from dcp.settings.base import *  # noqa: F403
 from dcp.settings.base import CACHES, LOGGING, env
 
@@ -25,3 +27,9 @@ _TEST_REDIS = _redis_db(env.str("REDIS_URL", default="redis://127.0.0.1:63799/0"
 CACHES["default"]["LOCATION"] = _TEST_REDIS
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_RESULT_BACKEND = _TEST_REDIS
+
+# One test database per pytest process, so several runs (developers, helpers, CI) never
+# destroy each other's database. pytest-django drops it when the session ends.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": env.str("DCP_TEST_DB_NAME", default=f"test_opendcp_{os.getpid()}"),
+}
