@@ -145,7 +145,8 @@ def test_unknown_host_is_404_and_names_no_tenant(host_client, tenant_a):
 
 
 def test_suspended_tenant_shows_clear_page_and_no_data(tenant_a, host_client):
-    admin = member(tenant_a, ClientRole.CLIENT_ADMIN, email="suspended-admin@example.test")
+    admin = member(tenant_a, ClientRole.CLIENT_ADMIN)
+    member(tenant_a, ClientRole.CLIENT_VIEWER, email="suspended-colleague@example.test")
     tenant_a.status = tenant_a.Status.SUSPENDED
     tenant_a.save(update_fields=["status"])
     client = host_client(tenant_a, admin)
@@ -153,4 +154,4 @@ def test_suspended_tenant_shows_clear_page_and_no_data(tenant_a, host_client):
         response = client.get(path)
         assert response.status_code == 403
         assert b"suspended" in response.content
-        assert b"suspended-admin@example.test" not in response.content
+        assert b"suspended-colleague@example.test" not in response.content
