@@ -12,6 +12,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -75,13 +76,17 @@ def platform_home(request: HttpRequest) -> HttpResponse:
         if memberships.count() == 1:
             return HttpResponseRedirect(memberships[0].tenant.url("/"))
         return render(request, "tenants/choose_tenant.html", {"memberships": memberships})
-    qs = Tenant.objects.filter(kind=Tenant.Kind.CLIENT).order_by("name")
+    qs = (
+        Tenant.objects.filter(kind=Tenant.Kind.CLIENT)
+        .annotate(member_count=Count("memberships"))
+        .order_by("name")
+    )
     status = request.GET.get("status", "")
     if status:
         qs = qs.filter(status=status)
     query = request.GET.get("q", "").strip()
     if query:
-        qs = qs.filter(name__icontains=query) | qs.filter(slug__icontains=query)
+        qs = qs.filter(Q(name__icontains=query) | Q(slug__icontains=query))
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(
         request,
@@ -155,13 +160,16 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     if tenant is None:
         return redirect("home")
     members = Membership.objects.filter(tenant=tenant).select_related("user")
+    role = permissions.membership_role(acting_user(request), tenant)
     return render(
         request,
         "tenants/tenant_home.html",
         {
             "tenant": tenant,
             "member_count": members.count(),
-            "role": permissions.membership_role(acting_user(request), tenant),
+            "members": members.order_by("user__email")[:10],
+            "role": role,
+            "role_label": ClientRole(role).label if role else "",
             "recent_audit": AuditEvent.objects.order_by("-seq")[:8]
             if permissions.allowed(request.user, Action.VIEW_AUDIT, tenant)
             else [],
