@@ -4,12 +4,12 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 WEB_PORT ?= 8000
-BASE_DOMAIN ?= opendcp.localhost
+export DCP_BASE_DOMAIN ?= opendcp.localhost
 RUNDIR := .local/run
 LOGDIR := .local/log
 export DCP_PUBLIC_PORT ?= $(WEB_PORT)
 
-.PHONY: help install deps services check migrate demo run stop test lint typecheck pytest bench clean
+.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp
 
 help:
 	@echo "make run    install, start PostgreSQL/Redis/Celery/web, load demo data, print logins"
@@ -39,6 +39,7 @@ check: install
 
 migrate: services
 	$(MANAGE) migrate_schemas --noinput -v 0
+	$(MANAGE) bootstrap_platform
 	$(MANAGE) collectstatic --noinput -v 0
 
 demo: migrate
@@ -54,8 +55,8 @@ run: demo
 	  --concurrency 2 > $(LOGDIR)/worker.log 2>&1 & echo $$! > $(RUNDIR)/worker.pid
 	@nohup .venv/bin/celery -A dcp beat -l info -s .local/celerybeat-schedule \
 	  > $(LOGDIR)/beat.log 2>&1 & echo $$! > $(RUNDIR)/beat.pid
-	@for i in $$(seq 60); do curl -fs -o /dev/null -H "Host: $(BASE_DOMAIN)" http://127.0.0.1:$(WEB_PORT)/healthz && break; sleep 0.5; done
-	@curl -fs -o /dev/null -H "Host: $(BASE_DOMAIN)" http://127.0.0.1:$(WEB_PORT)/healthz \
+	@for i in $$(seq 60); do curl -fs -o /dev/null -H "Host: $(DCP_BASE_DOMAIN)" http://127.0.0.1:$(WEB_PORT)/healthz && break; sleep 0.5; done
+	@curl -fs -o /dev/null -H "Host: $(DCP_BASE_DOMAIN)" http://127.0.0.1:$(WEB_PORT)/healthz \
 	  || (echo "web did not start: see $(LOGDIR)/web.log"; tail -20 $(LOGDIR)/web.log; exit 1)
 	@$(MANAGE) load_demo --print-logins
 

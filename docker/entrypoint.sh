@@ -42,8 +42,7 @@ case "$cmd" in
     python manage.py migrate_schemas --noinput "$@"
     # The platform host (bare DCP_BASE_DOMAIN) is routed through a Domain row of the public
     # tenant; without it every request, /healthz included, is an unknown host (404).
-    exec python manage.py shell -c \
-      "from tenants.services import ensure_public_tenant; ensure_public_tenant()"
+    exec python manage.py bootstrap_platform
     ;;
   demo)
     python manage.py load_demo "$@"

@@ -3,6 +3,7 @@ enqueues in one transaction; views, the API, admin and commands all call these."
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from dcp.errors import invalid
 from tenants.models import Domain, Invitation, Membership, Tenant, User, build_url, hash_token
 from tenants.permissions import Action, require
 from tenants.roles import ClientRole, StaffRole
+
+log = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "public", "static", "media", "sandbox", "dip"})
@@ -201,19 +204,22 @@ def invite(
         )
         link = build_url(settings.BASE_DOMAIN, f"/invitations/{token}/")
         where = tenant.name if tenant else "OpenDCP (DCP staff)"
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=f"You are invited to {where}",
-                message=(
-                    f"{actor.display_name} invited you to {where} as "
-                    f"{role or staff_role}.\n\nAccept within "
-                    f"{settings.INVITATION_TTL.days} days: {link}\n"
-                ),
-                from_email=None,
-                recipient_list=[email],
-            )
+        subject = f"You are invited to {where}"
+        body = (
+            f"{actor.display_name} invited you to {where} as {role or staff_role}.\n\n"
+            f"Accept within {settings.INVITATION_TTL.days} days: {link}\n"
         )
+        transaction.on_commit(lambda: _send_invitation_email(email, subject, body))
     return invitation, token
+
+
+def _send_invitation_email(email: str, subject: str, body: str) -> None:
+    """The invitation is saved either way; a mail failure is logged, not shown as an error
+    page (the inviter can re-send, which supersedes the pending invitation)."""
+    try:
+        send_mail(subject=subject, message=body, from_email=None, recipient_list=[email])
+    except Exception:
+        log.exception("could not send the invitation email to %s", email)
 
 
 def _audit_in(tenant: Tenant | None, **kwargs: object) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import environ
 from celery.schedules import crontab
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -50,10 +50,13 @@ SHARED_APPS = [
     "django_filters",
     "django_htmx",
     "audit",
+    "dcpregistry",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "audit",
+    "certificates",
+    "participants",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -104,7 +107,7 @@ ASGI_APPLICATION = "dcp.asgi.application"
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL",
-        default="postgres://opendcp@127.0.0.1:54329/opendcp",
+        default=f"postgres://opendcp@127.0.0.1:{env.int('DCP_PG_PORT', default=54329)}/opendcp",
         engine="django_tenants.postgresql_backend",
     )
 }
@@ -114,7 +117,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:63799/0")
+REDIS_URL = env.str(
+    "REDIS_URL", default=f"redis://127.0.0.1:{env.int('DCP_REDIS_PORT', default=63799)}/0"
+)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -176,13 +181,13 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+_PORT_SUFFIX = f":{PUBLIC_PORT}" if PUBLIC_PORT else ""
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
     default=[
-        f"http://{BASE_DOMAIN}:*",
-        f"http://*.{BASE_DOMAIN}:*",
-        f"https://{BASE_DOMAIN}",
-        f"https://*.{BASE_DOMAIN}",
+        f"{scheme}://{host}{_PORT_SUFFIX}"
+        for scheme in ("http", "https")
+        for host in (BASE_DOMAIN, f"*.{BASE_DOMAIN}")
     ],
 )
 
@@ -250,17 +255,48 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "housekeeping"
 CELERY_QUEUES = [
-    Queue(name) for name in ("inbound", "outbound", "delivery", "certificates", "housekeeping")
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("inbound", "outbound", "delivery", "certificates", "housekeeping")
 ]
 CELERY_TASK_ROUTES = {
-    "audit.*": {"queue": "housekeeping"},
-    "housekeeping.*": {"queue": "housekeeping"},
+    "audit.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
+    "housekeeping.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
+    "certificates.*": {"queue": "certificates"},
 }
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-chains": {
         "task": "audit.verify_chains_dispatch",
         "schedule": crontab(minute=17, hour=3),
     },
+    "certificates-daily-scan": {
+        "task": "certificates.scan_dispatch",
+        "schedule": crontab(minute=5, hour=2),
+    },
+}
+
+# --- certificates (docs/certificates.md) ------------------------------------------------------
+CERTIFICATES_RENEWAL_LEAD_DAYS = env.int("DCP_CERT_RENEWAL_LEAD_DAYS", default=30)
+CERTIFICATES_SWITCH_OVER_DELAY_HOURS = env.int("DCP_CERT_SWITCH_OVER_DELAY_HOURS", default=48)
+CERTIFICATES_VALIDITY_DAYS = env.int("DCP_CERT_VALIDITY_DAYS", default=365)
+CERTIFICATES_ALERT_DAYS = [
+    int(d) for d in env.list("DCP_CERT_ALERT_DAYS", default=[60, 30, 14, 7, 1])
+]
+CERTIFICATES_PROVIDER_TIMEOUT = env.float("DCP_CERT_PROVIDER_TIMEOUT", default=30.0)
+# Which provider issues new certificates per DIP environment: "local_ca" or "globalsign".
+CERTIFICATES_DEFAULT_PROVIDER = {
+    name: env.str(f"DCP_CERT_PROVIDER_{name}", default="local_ca") for name in ("UIT", "PRD")
+}
+# GlobalSign Atlas (HVCA) credentials per DIP environment; empty URL = not configured.
+GLOBALSIGN_ATLAS = {
+    name: {
+        "url": env.str(f"DCP_GLOBALSIGN_{name}_URL", default=""),
+        "api_key": env.str(f"DCP_GLOBALSIGN_{name}_API_KEY", default=""),
+        "api_secret": env.str(f"DCP_GLOBALSIGN_{name}_API_SECRET", default=""),
+        "client_cert": env.str(f"DCP_GLOBALSIGN_{name}_CLIENT_CERT", default=""),
+        "client_key": env.str(f"DCP_GLOBALSIGN_{name}_CLIENT_KEY", default=""),
+        "ca_bundle": env.str(f"DCP_GLOBALSIGN_{name}_CA_BUNDLE", default=""),
+    }
+    for name in ("UIT", "PRD")
 }
 
 # --- storage, static, i18n ------------------------------------------------------------------
