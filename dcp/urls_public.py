@@ -23,5 +23,8 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
+    path("api/v1/", include("dcpregistry.api.urls")),
+    path("api/v1/", include("participants.api.urls_platform")),
+    path("onboarding/", include("participants.urls_platform")),
     *common_urlpatterns,
 ]

@@ -23,5 +23,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("api/v1/tenant/", CurrentTenantView.as_view(), name="api-tenant"),
     path("api/v1/", include(router.urls)),
+    path("api/v1/", include("participants.api.urls")),
+    path("setup/", include("participants.urls")),
     *common_urlpatterns,
 ]

@@ -30,19 +30,22 @@ class Action(StrEnum):
     VIEW_MESSAGES = "messages.view"
     SEND_MESSAGES = "messages.send"
     OPERATE_MESSAGES = "messages.operate"  # replay, requeue, resolve exceptions
+    VIEW_CONFIGURATION = "configuration.view"  # onboarding set-up: DIP IDs, channels, keys
     MANAGE_CONFIGURATION = "configuration.manage"  # DIP IDs, channels, keys, certificates
     VIEW_EVIDENCE = "evidence.view"
     # platform-scoped (DCP staff)
     VIEW_PLATFORM = "platform.view"
     MANAGE_TENANTS = "tenants.manage"
     MANAGE_STAFF = "staff.manage"
-    APPROVE_REQUESTS = "requests.approve"
+    APPROVE_REQUESTS = "requests.approve"  # DIP ID requests, DCP status, promotion change sets
+    MANAGE_DCP_IDS = "dcp_ids.manage"  # the DCP organisation's status and DCP IDs
 
 
 _VIEWER = {
     Action.VIEW_TENANT,
     Action.VIEW_MEMBERS,
     Action.VIEW_MESSAGES,
+    Action.VIEW_CONFIGURATION,
 }
 _OPERATOR = _VIEWER | {Action.SEND_MESSAGES, Action.OPERATE_MESSAGES, Action.VIEW_AUDIT}
 _CLIENT_ADMIN = _OPERATOR | {
@@ -53,6 +56,7 @@ _CLIENT_ADMIN = _OPERATOR | {
 _AUDITOR = {
     Action.VIEW_TENANT,
     Action.VIEW_MESSAGES,
+    Action.VIEW_CONFIGURATION,
     Action.VIEW_AUDIT,
     Action.VIEW_EVIDENCE,
 }
@@ -71,12 +75,24 @@ STAFF_ROLE_TENANT_ACTIONS: dict[str, frozenset[Action]] = {
 }
 STAFF_ROLE_PLATFORM_ACTIONS: dict[str, frozenset[Action]] = {
     StaffRole.DCP_ADMIN: frozenset(
-        {Action.VIEW_PLATFORM, Action.MANAGE_TENANTS, Action.MANAGE_STAFF, Action.APPROVE_REQUESTS}
+        {
+            Action.VIEW_PLATFORM,
+            Action.MANAGE_TENANTS,
+            Action.MANAGE_STAFF,
+            Action.APPROVE_REQUESTS,
+            Action.MANAGE_DCP_IDS,
+        }
     ),
     StaffRole.DCP_OPERATOR: frozenset({Action.VIEW_PLATFORM}),
 }
 PLATFORM_ACTIONS = frozenset(
-    {Action.VIEW_PLATFORM, Action.MANAGE_TENANTS, Action.MANAGE_STAFF, Action.APPROVE_REQUESTS}
+    {
+        Action.VIEW_PLATFORM,
+        Action.MANAGE_TENANTS,
+        Action.MANAGE_STAFF,
+        Action.APPROVE_REQUESTS,
+        Action.MANAGE_DCP_IDS,
+    }
 )
 
 

@@ -1,0 +1,3 @@
+"""Tenant-host onboarding pages (included under /setup/)."""
+
+urlpatterns: list = []

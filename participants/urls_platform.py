@@ -1,0 +1,3 @@
+"""Platform-host onboarding pages for DCP staff (included under /onboarding/)."""
+
+urlpatterns: list = []
