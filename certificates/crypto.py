@@ -18,7 +18,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from cryptography.x509.verification import (
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
 
 from dcp.errors import invalid
 from dip import pki
@@ -205,7 +210,15 @@ def validate_bundle(bundle: Bundle, *, at: datetime, trust_roots: list[x509.Cert
         raise invalid(
             "Include the issuing chain up to the root CA.", code="chain_invalid", field="chain"
         )
-    verifier = PolicyBuilder().store(Store(roots)).time(at).build_client_verifier()
+    verifier = (
+        PolicyBuilder()
+        .store(Store(roots))
+        .time(at)
+        .extension_policies(  # as dip.signing: DIP signing certificates need no SAN
+            ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()
+        )
+        .build_client_verifier()
+    )
     try:
         verifier.verify(bundle.certificate, intermediates)
     except VerificationError as exc:
