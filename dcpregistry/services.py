@@ -79,15 +79,17 @@ def new_dcp_id_value() -> str:
             return value
 
 
-def create_dcp_ids(
-    *, environment: str, actor: User, count: int = 1, note: str = ""
-) -> list[DcpId]:
+def create_dcp_ids(*, environment: str, actor: User, count: int = 1, note: str = "") -> list[DcpId]:
     """Create ``count`` random, unassigned DCP IDs (one, or a bulk set)."""
     require(actor, Action.MANAGE_DCP_IDS, None)
     validate_environment(environment)
     if not 1 <= count <= MAX_BULK:
-        raise invalid(f"Create 1 to {MAX_BULK} DCP IDs at a time.", code="invalid_count", field="count")
-    if not DcpStatus.objects.filter(environment=environment, status=DcpStatus.Status.ACTIVE).exists():
+        raise invalid(
+            f"Create 1 to {MAX_BULK} DCP IDs at a time.", code="invalid_count", field="count"
+        )
+    if not DcpStatus.objects.filter(
+        environment=environment, status=DcpStatus.Status.ACTIVE
+    ).exists():
         raise invalid(
             f"Our DCP status in {environment} is not active: request it and have it approved first.",
             code="dcp_status_inactive",

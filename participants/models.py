@@ -82,9 +82,7 @@ class MpidRole(models.Model):
 
     class Meta:
         ordering = ["mpid", "role_code"]
-        constraints = [
-            models.UniqueConstraint(fields=["mpid", "role_code"], name="mpid_role_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["mpid", "role_code"], name="mpid_role_once")]
 
     def __str__(self) -> str:
         return f"{self.mpid}/{self.role_code}"

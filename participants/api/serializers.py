@@ -73,6 +73,7 @@ class MpidRoleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MpidRole
+        validators: list[object] = []  # services decide uniqueness, with coded errors
         fields = ["id", "mpid", "role_code", "pre_approved", "created", "created_by"]
         read_only_fields = ["id", "created", "created_by"]
 
@@ -86,6 +87,7 @@ class DipIdSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DipId
+        validators: list[object] = []  # services decide uniqueness, with coded errors
         fields = [
             "id",
             "value",
@@ -123,6 +125,7 @@ class NominationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Nomination
+        validators: list[object] = []  # services decide uniqueness, with coded errors
         fields = [
             "id",
             "dip_id",
@@ -200,6 +203,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Channel
+        validators: list[object] = []  # services decide uniqueness, with coded errors
         fields = [
             "id",
             "dip_id",
@@ -223,6 +227,7 @@ class PairingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SdsMdrPairing
+        validators: list[object] = []  # services decide uniqueness, with coded errors
         fields = [
             "id",
             "dip_id",
@@ -241,6 +246,7 @@ class SelectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InterfaceSelection
+        validators: list[object] = []  # services decide uniqueness, with coded errors
         fields = ["id", "dip_id", "interface_id", "enabled", "updated", "updated_by"]
         read_only_fields = ["id", "updated", "updated_by"]
 
@@ -250,6 +256,7 @@ class CertificationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CertificationItem
+        validators: list[object] = []  # services decide uniqueness, with coded errors
         fields = [
             "id",
             "dip_id",
@@ -267,7 +274,16 @@ class CertificationSerializer(serializers.ModelSerializer):
 class PromotionSerializer(serializers.ModelSerializer):
     class Meta:
         model = PromotionChangeSet
-        fields = ["id", "status", "diff", "created", "created_by", "decided_at", "decided_by", "reason"]
+        fields = [
+            "id",
+            "status",
+            "diff",
+            "created",
+            "created_by",
+            "decided_at",
+            "decided_by",
+            "reason",
+        ]
         read_only_fields = fields
 
 

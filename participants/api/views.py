@@ -68,7 +68,11 @@ class ChecklistView(APIView):
 
     @extend_schema(responses=s.ChecklistItemSerializer(many=True))
     def get(self, request: Request) -> Response:
-        envs = [request.query_params["environment"]] if "environment" in request.query_params else ["UIT", "PRD"]
+        envs = (
+            [request.query_params["environment"]]
+            if "environment" in request.query_params
+            else ["UIT", "PRD"]
+        )
         items = [i for env in envs for i in selectors.checklist(env)]
         return Response(s.ChecklistItemSerializer(items, many=True).data)
 
@@ -98,7 +102,9 @@ class MpidRoleViewSet(
     queryset = MpidRole.objects.all()
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = dip_ids.add_mpid_role(actor=acting_user(self.request), **serializer.validated_data)
+        serializer.instance = dip_ids.add_mpid_role(
+            actor=acting_user(self.request), **serializer.validated_data
+        )
 
     def perform_destroy(self, instance: MpidRole) -> None:
         dip_ids.remove_mpid_role(mpid_role=instance, actor=acting_user(self.request))
@@ -125,13 +131,21 @@ class DipIdViewSet(
     serializer_class = s.DipIdSerializer
     permission_classes = [ActionPermission]
     # approve/reject: the service requires Action.APPROVE_REQUESTS (DCP staff).
-    required_actions = {"list": VIEW, "retrieve": VIEW, "create": MANAGE, "approve": VIEW, "reject": VIEW}
+    required_actions = {
+        "list": VIEW,
+        "retrieve": VIEW,
+        "create": MANAGE,
+        "approve": VIEW,
+        "reject": VIEW,
+    }
     filterset_class = DipIdFilter
     ordering_fields = ["environment", "status", "requested_at", "value"]
     queryset = DipId.objects.select_related("mpid_role")
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = dip_ids.create_dip_id(actor=acting_user(self.request), **serializer.validated_data)
+        serializer.instance = dip_ids.create_dip_id(
+            actor=acting_user(self.request), **serializer.validated_data
+        )
 
     @extend_schema(request=s.DecisionSerializer, responses=s.DipIdSerializer)
     @action(detail=True, methods=["post"])
@@ -149,7 +163,9 @@ class DipIdViewSet(
         data = s.DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         dip = dip_ids.reject_dip_id(
-            dip_id=self.get_object(), actor=acting_user(request), reason=data.validated_data["reason"]
+            dip_id=self.get_object(),
+            actor=acting_user(request),
+            reason=data.validated_data["reason"],
         )
         return Response(self.get_serializer(dip).data)
 
@@ -171,7 +187,9 @@ class NominationViewSet(
     queryset = Nomination.objects.select_related("dip_id")
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = nominations.nominate_dcp(actor=acting_user(self.request), **serializer.validated_data)
+        serializer.instance = nominations.nominate_dcp(
+            actor=acting_user(self.request), **serializer.validated_data
+        )
 
     @extend_schema(request=s.ReasonSerializer, responses=s.NominationSerializer)
     @action(detail=True, methods=["post"])
@@ -216,7 +234,10 @@ class ApiKeyViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         issued = api_keys.generate_keys(
-            dip_id=v["dip_id"], actor=acting_user(request), primary=v["primary"], secondary=v["secondary"]
+            dip_id=v["dip_id"],
+            actor=acting_user(request),
+            primary=v["primary"],
+            secondary=v["secondary"],
         )
         return Response(self._issued(issued), status=status.HTTP_201_CREATED)
 
@@ -226,7 +247,9 @@ class ApiKeyViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
         data = s.KeyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        issued = api_keys.regenerate_secondary(dip_id=v["dip_id"], actor=acting_user(request), secret=v["key"])
+        issued = api_keys.regenerate_secondary(
+            dip_id=v["dip_id"], actor=acting_user(request), secret=v["key"]
+        )
         return Response(self._issued([issued])[0], status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.KeyInputSerializer, responses=s.ApiKeySerializer)
@@ -322,6 +345,6 @@ class MaySendView(APIView):
         data = s.MaySendQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         decision = rules.may_send(**data.validated_data)
-        return Response({"allowed": decision.allowed, "code": decision.code, "reason": decision.reason})
-
-
+        return Response(
+            {"allowed": decision.allowed, "code": decision.code, "reason": decision.reason}
+        )

@@ -61,9 +61,7 @@ def _issue(*, dip_id: DipId, slot: str, secret: str, actor: User) -> IssuedKey:
 
 def _live(dip_id: DipId, slot: str) -> ApiKey | None:
     return (
-        ApiKey.objects.select_for_update()
-        .filter(dip_id=dip_id, slot=slot, state__in=LIVE)
-        .first()
+        ApiKey.objects.select_for_update().filter(dip_id=dip_id, slot=slot, state__in=LIVE).first()
     )
 
 

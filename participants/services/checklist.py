@@ -45,7 +45,9 @@ def update_profile(*, actor: User, **fields: str) -> OrganisationProfile:
         for name, value in fields.items():
             setattr(profile, name, value.strip() if isinstance(value, str) else value)
         profile.save()
-        changes = {f: [before[f], getattr(profile, f)] for f in fields if before[f] != getattr(profile, f)}
+        changes = {
+            f: [before[f], getattr(profile, f)] for f in fields if before[f] != getattr(profile, f)
+        }
         audit(action="profile.updated", actor=actor, target=profile, changes=changes)
     return profile
 

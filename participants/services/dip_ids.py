@@ -79,9 +79,7 @@ def remove_mpid_role(*, mpid_role: MpidRole, actor: User) -> None:
         mpid_role.delete()
 
 
-def create_dip_id(
-    *, mpid_role: MpidRole, environment: str, actor: User, value: str = ""
-) -> DipId:
+def create_dip_id(*, mpid_role: MpidRole, environment: str, actor: User, value: str = "") -> DipId:
     """Create a DIP ID (pre-approved: active at once) or request one (decided by DCP staff).
     ``value`` is the DIP ID the portal shows, if the client already has it."""
     require_here(actor, Action.MANAGE_CONFIGURATION)

@@ -16,9 +16,7 @@ from tenants.models import User
 from tenants.permissions import Action
 
 
-def nominate_dcp(
-    *, dip_id: DipId, dcp_id: str, whitelist_domains: bool, actor: User
-) -> Nomination:
+def nominate_dcp(*, dip_id: DipId, dcp_id: str, whitelist_domains: bool, actor: User) -> Nomination:
     require_here(actor, Action.MANAGE_CONFIGURATION)
     return _nominate(dip_id=dip_id, dcp_id=dcp_id, whitelist_domains=whitelist_domains, actor=actor)
 
@@ -31,7 +29,9 @@ def _nominate(
     dcp_id = (dcp_id or "").strip()
     finding = check_dip_id(dcp_id)
     if finding is not None:
-        raise invalid(finding.message.replace("DIP ID", "DCP ID"), code="invalid_dcp_id", field="dcp_id")
+        raise invalid(
+            finding.message.replace("DIP ID", "DCP ID"), code="invalid_dcp_id", field="dcp_id"
+        )
     if dip_id.status != DipId.Status.ACTIVE:
         raise invalid(
             f"DIP ID {dip_id.value or '(pending)'} is {dip_id.status}; only an active DIP ID "
@@ -44,7 +44,9 @@ def _nominate(
         if dcp is None:
             raise invalid(f"Unknown DCP ID {dcp_id!r}.", code="unknown_dcp_id", field="dcp_id")
         if dcp.status != DcpId.Status.ACTIVE:
-            raise invalid(f"DCP ID {dcp_id} is {dcp.status}.", code="dcp_id_inactive", field="dcp_id")
+            raise invalid(
+                f"DCP ID {dcp_id} is {dcp.status}.", code="dcp_id_inactive", field="dcp_id"
+            )
         if dcp.environment != dip_id.environment:
             raise invalid(
                 f"DCP ID {dcp_id} is for {dcp.environment}; DIP ID {dip_id.value} is in "

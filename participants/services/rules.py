@@ -72,17 +72,21 @@ def may_send(
             "role_not_sender",
             f"{interface_id} is sent by {', '.join(interface.sender_roles)}, not {role}.",
         )
-    if role in ("MDR", "SDS") and interface_id in (
-        *EXTENDED_MDR_INTERFACES,
-        *OPTIONAL_MDR_INTERFACES,
-    ):
-        if not InterfaceSelection.objects.filter(
+    if (
+        role in ("MDR", "SDS")
+        and interface_id
+        in (
+            *EXTENDED_MDR_INTERFACES,
+            *OPTIONAL_MDR_INTERFACES,
+        )
+        and not InterfaceSelection.objects.filter(
             dip_id=dip, interface_id=interface_id, enabled=True
-        ).exists():
-            return _no(
-                "interface_not_selected",
-                f"{interface_id} is not enabled in the extended MDR/SDS set-up of {dip_id}.",
-            )
+        ).exists()
+    ):
+        return _no(
+            "interface_not_selected",
+            f"{interface_id} is not enabled in the extended MDR/SDS set-up of {dip_id}.",
+        )
     if not ApiKey.objects.filter(
         dip_id=dip, slot=ApiKey.Slot.PRIMARY, state=ApiKey.State.ACTIVE
     ).exists():
