@@ -1,14 +1,13 @@
-"""Browser test infrastructure: a real server process on the pytest-django test database, one
-headless Debian chromium per session, a fresh browser context per test.
+"""Browser test infrastructure: a real server process (gunicorn) on the pytest-django test
+database, one headless Debian chromium for the package, a fresh browser context per test.
 
-Data the server must see is committed (``committed()``), not written in the per-test
-transaction, and every address is unique to the session. The audit table refuses UPDATE,
+Data the server must see is committed through ``committed()`` (its own connection, outside
+the test's transaction) with addresses unique to the run. The audit table refuses UPDATE,
 DELETE and TRUNCATE, so ``transactional_db``/``live_server`` (which flush tables) are never
-used; instead the session removes the people it created when it ends."""
+used; the people the tests created are deleted when the package ends."""
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import os
 import socket
@@ -16,13 +15,17 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.conf import settings
+from django.db import connections
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -42,41 +45,51 @@ EMAIL_DOMAIN = "browser.example"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is a browser test and needs the test database: without a ``django_db``
+    marker in the session pytest-django creates no test database at all, and everything would
+    run against the development database."""
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents and not item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.browser)
+        if here in Path(str(item.fspath)).parents:
+            if not item.get_closest_marker("browser"):
+                item.add_marker(pytest.mark.browser)
+            if not item.get_closest_marker("django_db"):
+                item.add_marker(pytest.mark.django_db)
 
 
 def unique_email(label: str) -> str:
     return f"{label}-{RUN_ID}-{uuid.uuid4().hex[:6]}@{EMAIL_DOMAIN}"
 
 
-@pytest.fixture(scope="session")
-def committed(django_db_setup: Any, django_db_blocker: Any) -> Any:
-    """``with committed(): ...`` runs ORM code outside any test transaction, so the server
-    process sees it at once. Playwright's sync API keeps an event loop in this thread, hence
-    the async-safety override, scoped to the block."""
+def committed(work: Callable[[], T]) -> T:
+    """Run ORM code on a connection of its own, outside the test's transaction, so it is
+    committed at once and the server process sees it. A worker thread gives both: Django
+    connections are per thread, and Playwright's event loop lives in this one."""
 
-    @contextlib.contextmanager
-    def block() -> Iterator[None]:
-        before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    def run() -> T:
         try:
-            with django_db_blocker.unblock():
-                yield
+            return work()
         finally:
-            if before is None:
-                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-            else:
-                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+            connections.close_all()
 
-    yield block
-    with block():
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _remove_people(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """The audit table refuses DELETE, so tables are never flushed; the people and invitations
+    the browser tests committed are removed when the package ends."""
+    yield
+
+    def remove() -> None:
         from tenants.models import Invitation, User
 
         Invitation.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").delete()
         User.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").delete()
+
+    with django_db_blocker.unblock():
+        committed(remove)
 
 
 def _free_port() -> int:
@@ -115,8 +128,8 @@ class LiveServer:
         return f"http://{host}:{self.port}{path}"
 
 
-@pytest.fixture(scope="session")
-def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[LiveServer]:
+@pytest.fixture(scope="package")
+def server(django_db_setup: Any) -> Iterator[LiveServer]:
     """gunicorn serving dcp.settings.test against the test database (created and seeded with
     the session tenants by django_db_setup before this starts)."""
     port = _free_port()
@@ -156,18 +169,37 @@ def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[LiveServer]
                 proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(server: LiveServer) -> Iterator[Any]:
-    # Depends on the server so the test database is set up before Playwright's event loop
-    # starts in this thread (Django refuses ORM calls while one runs).
+    """One chromium for all browser tests. Package scope, not session: Playwright's sync API
+    leaves an event loop marked as running in this thread, and Django refuses ORM calls while
+    one runs, so it must be gone before other packages' tests start. For the same reason the
+    per-test transaction of these tests needs DJANGO_ALLOW_ASYNC_UNSAFE while it lives."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Django's connections are asgiref-local, i.e. per event-loop context while a loop runs:
+    # close them on both sides of Playwright's lifetime or one is orphaned and the test
+    # database cannot be dropped at the end of the session.
+    connections.close_all()
+    try:
+        with sync_playwright() as pw:
+            instance = pw.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                yield instance
+            finally:
+                instance.close()
+                connections.close_all()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
@@ -203,8 +235,8 @@ class Person:
     totp_secret: str | None = None
 
 
-@pytest.fixture(scope="session")
-def make_person(committed: Any) -> Any:
+@pytest.fixture
+def make_person(browser: Any) -> Callable[..., Person]:
     """``make_person(label, tenant_slug=..., role=..., staff_role=..., mfa=...)`` commits a user
     (and membership) with a unique email and returns its credentials."""
     from tests.factories import PASSWORD, MembershipFactory, UserFactory
@@ -218,20 +250,18 @@ def make_person(committed: Any) -> Any:
         mfa: bool = False,
         full_name: str = "",
     ) -> Person:
-        with committed():
+        def create() -> Person:
             from tenants.models import Tenant
 
-            kwargs: dict[str, Any] = {
-                "email": unique_email(label),
-                "staff_role": staff_role,
-                "mfa": mfa,
-            }
+            kwargs: dict[str, Any] = {"email": unique_email(label), "staff_role": staff_role}
             if full_name:
                 kwargs["full_name"] = full_name
-            user = UserFactory(**kwargs)
+            user = UserFactory(mfa=mfa, **kwargs)
             if tenant_slug:
                 MembershipFactory(user=user, tenant=Tenant.objects.get(slug=tenant_slug), role=role)
-        return Person(user.email, PASSWORD, getattr(user, "totp_secret", None))
+            return Person(user.email, PASSWORD, getattr(user, "totp_secret", None))
+
+        return committed(create)
 
     return make
 

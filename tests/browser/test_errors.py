@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tenants.models import Tenant
 from tenants.roles import ClientRole, StaffRole
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import committed, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,29 +31,35 @@ def test_other_tenant_is_not_found_for_a_member(page: Any, server: Any, make_per
     expect(page.locator("body")).not_to_contain_text("Beta Energy")
 
 
-def test_suspended_tenant_shows_a_clear_page(
-    page: Any, server: Any, make_person: Any, committed: Any
-) -> None:
-    actor = make_person("suspender", staff_role=StaffRole.DCP_ADMIN, mfa=True)
-    with committed():
+def set_beta_status(actor_email: str, status: str, reason: str = "") -> None:
+    def change() -> None:
         from tenants import services
         from tenants.models import User
 
-        admin = User.objects.get(email=actor.email)
-        beta = Tenant.objects.get(slug="beta")
         services.set_tenant_status(
-            tenant=beta, status=Tenant.Status.SUSPENDED, reason="Browser test", actor=admin
+            tenant=Tenant.objects.get(slug="beta"),
+            status=status,
+            reason=reason,
+            actor=User.objects.get(email=actor_email),
         )
+
+    committed(change)
+
+
+def test_suspended_tenant_shows_a_clear_page(page: Any, server: Any, make_person: Any) -> None:
+    member = make_person("beta-member", tenant_slug="beta", role=ClientRole.CLIENT_VIEWER)
+    actor = make_person("suspender", staff_role=StaffRole.DCP_ADMIN, mfa=True)
+    sign_in(page, server, member, "beta")
+    expect(page.get_by_test_id("tenant-name")).to_have_text("Beta Energy")
+
+    set_beta_status(actor.email, Tenant.Status.SUSPENDED, "Browser test")
     try:
-        response = page.goto(server.url("/", "beta"))
+        response = page.goto(server.url("/members/", "beta"))
         assert response is not None and response.status == 403
         expect(page.get_by_test_id("tenant-unavailable")).to_contain_text("suspended")
+        expect(page.get_by_test_id("member-list")).to_have_count(0)
         screenshot(page, "tenant-suspended")
-        page.goto(server.url("/accounts/login/", "beta"))
-        expect(page.get_by_test_id("tenant-unavailable")).to_be_visible()
     finally:
-        with committed():
-            beta.refresh_from_db()
-            services.set_tenant_status(
-                tenant=beta, status=Tenant.Status.ACTIVE, reason="", actor=admin
-            )
+        set_beta_status(actor.email, Tenant.Status.ACTIVE)
+    page.goto(server.url("/", "beta"))
+    expect(page.get_by_test_id("tenant-heading")).to_have_text("Beta Energy")

@@ -8,14 +8,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tenants.roles import ClientRole
-from tests.browser.conftest import screenshot, sign_in, unique_email
+from tests.browser.conftest import committed, screenshot, sign_in, unique_email
 
 pytestmark = pytest.mark.browser
 
 
-def test_invite_accept_and_change_role(
-    new_page: Any, server: Any, make_person: Any, committed: Any
-) -> None:
+def test_invite_accept_and_change_role(new_page: Any, server: Any, make_person: Any) -> None:
     admin = make_person("inviter", tenant_slug="alpha", role=ClientRole.CLIENT_ADMIN)
     page = new_page()
     sign_in(page, server, admin, "alpha")
@@ -36,7 +34,7 @@ def test_invite_accept_and_change_role(
 
     # The email (locmem in the server process) is out of reach: re-issue the invitation
     # through the service, which supersedes the first one and hands back its token.
-    with committed():
+    def reissue() -> str:
         from tenants import services
         from tenants.models import Tenant, User
 
@@ -46,6 +44,9 @@ def test_invite_accept_and_change_role(
             role=ClientRole.CLIENT_OPERATOR,
             actor=User.objects.get(email=admin.email),
         )
+        return token
+
+    token = committed(reissue)
 
     guest = new_page()
     guest.goto(server.url(f"/invitations/{token}/"))
