@@ -177,7 +177,7 @@ def fault(args: argparse.Namespace) -> int:
         spec: dict[str, Any] = {"side": args.side, "kind": kind}
         if args.action == "down" and args.side == "delivery" and not args.also_deliveries:
             spec["side"] = "send"
-        for key in ("dip_id", "rate", "status", "seconds", "minutes", "duration"):
+        for key in ("dip_id", "rate", "status", "seconds", "minutes", "duration", "times"):
             value = getattr(args, key)
             if value is not None:
                 spec[key] = value
@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, help="delay, or clock skew (may be negative)")
     p.add_argument("--minutes", type=float, help="fault lifetime in minutes")
     p.add_argument("--duration", type=float, help="fault lifetime in seconds")
+    p.add_argument("--times", type=int, help="only the next N hits")
     p.add_argument("--also-deliveries", action="store_true", help="down: pause deliveries too")
     p.set_defaults(func=fault)
 

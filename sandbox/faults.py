@@ -12,7 +12,8 @@ A :class:`Fault` applies to one *side*:
   with a certificate from a CA nobody trusts), ``clock_skew`` (signature date off by
   ``seconds``), ``down`` (deliveries pause until the fault ends).
 
-Every fault may expire (``duration`` seconds from creation); ``down`` faults usually do.
+Every fault may expire (``duration`` seconds from creation; ``down`` faults usually do) and may
+be limited to its first ``times`` hits (e.g. drop the next two callbacks).
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ class Fault:
     status: int = 500
     seconds: float = 0.0  # delay seconds, or clock skew seconds (may be negative)
     expires_at: float | None = None
+    times: int | None = None  # hits left; None = unlimited
     created_at: float = field(default_factory=time.time)
 
     def active(self, now: float) -> bool:
-        return self.expires_at is None or now < self.expires_at
+        return (self.expires_at is None or now < self.expires_at) and self.times != 0
 
     def matches(self, side: str, dip_id: str | None, now: float) -> bool:
         return (
@@ -68,6 +70,7 @@ class Fault:
             "status": self.status,
             "seconds": self.seconds,
             "remaining_seconds": remaining,
+            "times": self.times,
         }
 
 
@@ -121,6 +124,7 @@ class Faults:
                 status=status,
                 seconds=float(spec.get("seconds", 0.0)),
                 expires_at=time.time() + float(duration) if duration is not None else None,
+                times=int(spec["times"]) if spec.get("times") is not None else None,
             )
             self._faults[fault.id] = fault
         return fault
@@ -148,8 +152,12 @@ class Faults:
         now = time.time()
         return [f for f in list(self._faults.values()) if f.matches(side, dip_id, now)]
 
-    def _hit(self, rate: float) -> bool:
-        return rate >= 1.0 or self._rng.random() < rate
+    def _hit(self, fault: Fault) -> bool:
+        hit = fault.rate >= 1.0 or self._rng.random() < fault.rate
+        if hit and fault.times is not None:
+            with self._lock:
+                fault.times = max(0, fault.times - 1)
+        return hit
 
     def for_send(self, dip_id: str | None) -> SendEffects:
         faults = self._matching("send", dip_id)
@@ -157,13 +165,13 @@ class Faults:
             return SendEffects()
         delay, status, drop = 0.0, None, False
         for f in faults:
-            if f.kind == "delay":
+            if f.kind == "delay" and self._hit(f):
                 delay += f.seconds
             elif f.kind == "down":
                 status = 503
-            elif f.kind == "error" and status is None and self._hit(f.rate):
+            elif f.kind == "error" and status is None and self._hit(f):
                 status = f.status
-            elif f.kind == "drop" and self._hit(f.rate):
+            elif f.kind == "drop" and self._hit(f):
                 drop = True
         return SendEffects(delay, status, drop)
 
@@ -174,15 +182,15 @@ class Faults:
         delay, drop, cert, skew = 0.0, False, "good", 0.0
         down_until: float | None = None
         for f in faults:
-            if f.kind == "delay":
+            if f.kind == "delay" and self._hit(f):
                 delay += f.seconds
-            elif f.kind == "drop" and self._hit(f.rate):
+            elif f.kind == "drop" and self._hit(f):
                 drop = True
-            elif f.kind == "expired_cert":
+            elif f.kind == "expired_cert" and self._hit(f):
                 cert = "expired"
-            elif f.kind == "untrusted_cert":
+            elif f.kind == "untrusted_cert" and self._hit(f):
                 cert = "untrusted"
-            elif f.kind == "clock_skew":
+            elif f.kind == "clock_skew" and self._hit(f):
                 skew += f.seconds
             elif f.kind == "down":
                 until = f.expires_at if f.expires_at is not None else time.time() + 3600
