@@ -21,6 +21,7 @@ urlpatterns = [
     path("tenants/<slug:slug>/status/", views.tenant_status, name="tenant_status"),
     path("staff/", views.staff_list, name="staff_list"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("certificates/", include("certificates.urls_platform")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include("dcpregistry.api.urls")),

@@ -25,5 +25,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/v1/", include("participants.api.urls")),
     path("setup/", include("participants.urls")),
+    path("api/v1/", include("certificates.api.urls")),
+    path("certificates/", include("certificates.urls")),
     *common_urlpatterns,
 ]

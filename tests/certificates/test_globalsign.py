@@ -114,7 +114,7 @@ def test_revoke_through_atlas(in_alpha, atlas):
     cert = services.issue_pending(certificate_id=_request().pk)
     services.revoke_certificate(certificate_id=cert.pk, reason="key_compromise", actor=None)
     assert atlas.certs[cert.provider_reference]["status"] == "REVOKED"
-    patch = [b for m, _, b in atlas.requests if m == "PATCH"][0]
+    patch = next(b for m, _, b in atlas.requests if m == "PATCH")
     assert patch["revocation_reason"] == "keyCompromise"
 
 
