@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tenants.roles import ClientRole, StaffRole
-from tests.browser.conftest import screenshot, sign_in, totp_code
+from tests.browser.conftest import committed, screenshot, sign_in, totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -99,3 +99,32 @@ def test_staff_without_totp_must_set_it_up(page: Any, server: Any, make_person: 
 
     page.goto(server.url("/"))
     expect(page.get_by_test_id("tenant-list")).to_contain_text("Alpha Energy")
+
+
+def test_member_of_two_tenants_switches(page: Any, server: Any, make_person: Any) -> None:
+    person = make_person("consultant", tenant_slug="alpha", role=ClientRole.CLIENT_OPERATOR)
+
+    def join_beta() -> None:
+        from tenants.models import Membership, Tenant, User
+
+        Membership.objects.create(
+            user=User.objects.get(email=person.email),
+            tenant=Tenant.objects.get(slug="beta"),
+            role=ClientRole.CLIENT_VIEWER,
+        )
+
+    committed(join_beta)
+    sign_in(page, server, person)
+    expect(page.get_by_test_id("choose-tenant")).to_contain_text("Beta Energy")
+    page.get_by_role("link", name="Alpha Energy").click()
+    expect(page.get_by_test_id("tenant-name")).to_have_text("Alpha Energy")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit log").click()
+    expect(page.get_by_test_id("audit-list")).to_be_visible()
+    screenshot(page, "audit-log")
+
+    page.get_by_test_id("tenant-switcher").click()
+    page.get_by_test_id("switch-beta").click()
+    expect(page).to_have_url(server.url("/", "beta"))
+    expect(page.get_by_test_id("tenant-name")).to_have_text("Beta Energy")
+    expect(page.get_by_text("You are Client viewer")).to_be_visible()
