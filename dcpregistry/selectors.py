@@ -14,8 +14,8 @@ def dcp_ids_with_assignment() -> QuerySet[DcpId]:
 
 def available_dcp_ids(environment: str) -> QuerySet[DcpId]:
     """Active DCP IDs in ``environment`` that no client DIP ID holds."""
-    return dcp_ids_with_assignment().filter(
-        environment=environment, status=DcpId.Status.ACTIVE, assigned=False
+    return DcpId.objects.filter(environment=environment, status=DcpId.Status.ACTIVE).exclude(
+        assignments__active=True
     )
 
 

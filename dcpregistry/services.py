@@ -91,7 +91,7 @@ def create_dcp_ids(*, environment: str, actor: User, count: int = 1, note: str =
         environment=environment, status=DcpStatus.Status.ACTIVE
     ).exists():
         raise invalid(
-            f"Our DCP status in {environment} is not active: request it and have it approved first.",
+            f"Our DCP status in {environment} is not active: request it and get it approved.",
             code="dcp_status_inactive",
         )
     batch = f"bulk-{timezone.now():%Y%m%d%H%M%S}" if count > 1 else ""

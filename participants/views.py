@@ -200,35 +200,76 @@ def dip_id_action(request: HttpRequest, pk: int, op: str) -> HttpResponse:
     dip = get_object_or_404(selectors.dip_ids(), pk=pk)
     actor, post = acting_user(request), request.POST
     ops: dict[str, tuple[Callable[[], Any], str]] = {
-        "approve": (lambda: dip_ids.approve_dip_id(dip_id=dip, actor=actor, value=post.get("value", "")), "DIP ID approved."),
-        "reject": (lambda: dip_ids.reject_dip_id(dip_id=dip, actor=actor, reason=post.get("reason", "")), "Request rejected."),
+        "approve": (
+            lambda: dip_ids.approve_dip_id(dip_id=dip, actor=actor, value=post.get("value", "")),
+            "DIP ID approved.",
+        ),
+        "reject": (
+            lambda: dip_ids.reject_dip_id(dip_id=dip, actor=actor, reason=post.get("reason", "")),
+            "Request rejected.",
+        ),
         "nominate": (
-            lambda: nominations.nominate_dcp(dip_id=dip, dcp_id=post.get("dcp_id", ""), whitelist_domains=bool(post.get("whitelist_domains")), actor=actor),
+            lambda: nominations.nominate_dcp(
+                dip_id=dip,
+                dcp_id=post.get("dcp_id", ""),
+                whitelist_domains=bool(post.get("whitelist_domains")),
+                actor=actor,
+            ),
             "DCP nominated.",
         ),
-        "generate_keys": (lambda: api_keys.generate_keys(dip_id=dip, actor=actor), "Keys generated: copy them now."),
-        "regenerate_secondary": (lambda: [api_keys.regenerate_secondary(dip_id=dip, actor=actor)], "New secondary key: copy it now."),
-        "swap_keys": (lambda: api_keys.swap_keys(dip_id=dip, actor=actor), "Keys swapped; the old primary is retiring."),
+        "generate_keys": (
+            lambda: api_keys.generate_keys(dip_id=dip, actor=actor),
+            "Keys generated: copy them now.",
+        ),
+        "regenerate_secondary": (
+            lambda: [api_keys.regenerate_secondary(dip_id=dip, actor=actor)],
+            "New secondary key: copy it now.",
+        ),
+        "swap_keys": (
+            lambda: api_keys.swap_keys(dip_id=dip, actor=actor),
+            "Keys swapped; the old primary is retiring.",
+        ),
         "channel": (
-            lambda: channels.configure_channel(dip_id=dip, interface_id=post.get("interface_id", ""), obfuscated=bool(post.get("obfuscated")), actor=actor),
+            lambda: channels.configure_channel(
+                dip_id=dip,
+                interface_id=post.get("interface_id", ""),
+                obfuscated=bool(post.get("obfuscated")),
+                actor=actor,
+            ),
             "Channel configured.",
         ),
         "select": (
-            lambda: extended.select_interface(dip_id=dip, interface_id=post.get("interface_id", ""), enabled=bool(post.get("enabled")), actor=actor),
+            lambda: extended.select_interface(
+                dip_id=dip,
+                interface_id=post.get("interface_id", ""),
+                enabled=bool(post.get("enabled")),
+                actor=actor,
+            ),
             "Interface selection saved.",
         ),
         "pair": (
-            lambda: extended.pair(dip_id=dip, partner_name=post.get("partner_name", ""), partner_mpid=post.get("partner_mpid", ""), partner_dip_id=post.get("partner_dip_id", ""), actor=actor),
+            lambda: extended.pair(
+                dip_id=dip,
+                partner_name=post.get("partner_name", ""),
+                partner_mpid=post.get("partner_mpid", ""),
+                partner_dip_id=post.get("partner_dip_id", ""),
+                actor=actor,
+            ),
             "Pairing added.",
         ),
         "certify": (
             lambda: extended.record_certification(
-                dip_id=dip, kind=post.get("kind", ""), interface_id=post.get("interface_id", ""), status=post.get("status", ""),
-                evidence=post.get("evidence", ""), reused_from=post.get("reused_from", ""), actor=actor,
+                dip_id=dip,
+                kind=post.get("kind", ""),
+                interface_id=post.get("interface_id", ""),
+                status=post.get("status", ""),
+                evidence=post.get("evidence", ""),
+                reused_from=post.get("reused_from", ""),
+                actor=actor,
             ),
             "Certification item saved.",
         ),
-    }  # fmt: skip
+    }
     if op not in ops:
         messages.error(request, "Unknown action.")
         return redirect("participants:dip_id", pk=pk)

@@ -39,7 +39,14 @@ def board(request: HttpRequest) -> HttpResponse:
                 requests += [
                     (tenant, d) for d in selectors.dip_ids().filter(status=DipId.Status.REQUESTED)
                 ]
-    return render(request, "participants/board.html", {"rows": board_rows(Tenant.objects.filter(kind=Tenant.Kind.CLIENT).order_by("name")), "requests": requests})  # fmt: skip
+    return render(
+        request,
+        "participants/board.html",
+        {
+            "rows": board_rows(Tenant.objects.filter(kind=Tenant.Kind.CLIENT).order_by("name")),
+            "requests": requests,
+        },
+    )
 
 
 @require_POST
@@ -81,7 +88,8 @@ def dcp_ids(request: HttpRequest) -> HttpResponse:
     if status:
         qs = qs.filter(status=status)
     if assigned in ("yes", "no"):
-        qs = qs.filter(assigned=assigned == "yes")
+        active = qs.filter(assignments__active=True)
+        qs = active.distinct() if assigned == "yes" else qs.exclude(pk__in=active.values("pk"))
     statuses = {s.environment: s for s in DcpStatus.objects.all()}
     return render(
         request,
@@ -146,7 +154,16 @@ def transfers(request: HttpRequest) -> HttpResponse:
     qs = Transfer.objects.select_related("source", "target")
     if request.GET.get("status"):
         qs = qs.filter(status=request.GET["status"])
-    return render(request, "participants/transfers.html", {"page": Paginator(qs, 25).get_page(request.GET.get("page")), "form": forms.TransferForm(), "statuses": Transfer.Status.choices, "status_filter": request.GET.get("status", "")})  # fmt: skip
+    return render(
+        request,
+        "participants/transfers.html",
+        {
+            "page": Paginator(qs, 25).get_page(request.GET.get("page")),
+            "form": forms.TransferForm(),
+            "statuses": Transfer.Status.choices,
+            "status_filter": request.GET.get("status", ""),
+        },
+    )
 
 
 @require_POST
@@ -162,7 +179,19 @@ def transfer_action(request: HttpRequest, op: str) -> HttpResponse:
             if source is None or target is None:
                 messages.error(request, "Unknown source or target tenant.")
             else:
-                _run(request, lambda: transfer.schedule_transfer(source=source, target=target, dip_ids=data["dip_ids"].split(","), cutover_at=data["cutover_at"], kind=data["kind"], reason=data["reason"], actor=actor), "Transfer scheduled.")  # fmt: skip
+                _run(
+                    request,
+                    lambda: transfer.schedule_transfer(
+                        source=source,
+                        target=target,
+                        dip_ids=data["dip_ids"].split(","),
+                        cutover_at=data["cutover_at"],
+                        kind=data["kind"],
+                        reason=data["reason"],
+                        actor=actor,
+                    ),
+                    "Transfer scheduled.",
+                )
         else:
             _form_error(request, form)
     elif op == "execute":
@@ -181,7 +210,13 @@ def offboard(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = forms.OffboardForm(request.POST)
         if form.is_valid():
-            _run(request, lambda: offboarding.offboard_tenant(tenant=tenant, actor=acting_user(request), reason=form.cleaned_data["reason"]), f"{tenant.name} is offboarding.")  # fmt: skip
+            _run(
+                request,
+                lambda: offboarding.offboard_tenant(
+                    tenant=tenant, actor=acting_user(request), reason=form.cleaned_data["reason"]
+                ),
+                f"{tenant.name} is offboarding.",
+            )
         else:
             _form_error(request, form)
         return redirect("onboarding:offboard", slug=slug)

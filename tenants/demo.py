@@ -12,6 +12,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.db import transaction
 
+from participants.demo import load_demo_participants
 from tenants import services
 from tenants.models import Membership, Tenant, User
 from tenants.roles import ClientRole, StaffRole
@@ -106,4 +107,5 @@ def load_demo() -> list[DemoUser]:
             user = _user(spec)
             tenant = Tenant.objects.get(slug=spec.tenant_slug)
             Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": spec.role})
+    load_demo_participants()
     return DEMO_USERS

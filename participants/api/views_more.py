@@ -67,9 +67,11 @@ class SelectionViewSet(
     def perform_create(self, serializer: Any) -> None:
         v = serializer.validated_data
         serializer.instance = extended.select_interface(
-            dip_id=v["dip_id"], interface_id=v["interface_id"], enabled=v.get("enabled", True),
+            dip_id=v["dip_id"],
+            interface_id=v["interface_id"],
+            enabled=v.get("enabled", True),
             actor=acting_user(self.request),
-        )  # fmt: skip
+        )
 
 
 class CertificationViewSet(
@@ -143,7 +145,7 @@ class PromotionViewSet(
 
 
 class TransferSerializer(serializers.ModelSerializer):
-    source = serializers.SlugRelatedField(
+    source = serializers.SlugRelatedField(  # type: ignore[assignment]
         slug_field="slug", queryset=Tenant.objects.filter(kind="client")
     )
     target = serializers.SlugRelatedField(
@@ -153,8 +155,21 @@ class TransferSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Transfer
-        fields = ["id", "kind", "source", "target", "dip_ids", "cutover_at", "status", "reason",
-                  "created", "created_by", "executed_at", "executed_by", "result"]  # fmt: skip
+        fields = [
+            "id",
+            "kind",
+            "source",
+            "target",
+            "dip_ids",
+            "cutover_at",
+            "status",
+            "reason",
+            "created",
+            "created_by",
+            "executed_at",
+            "executed_by",
+            "result",
+        ]
         read_only_fields = [
             "id",
             "status",
@@ -237,8 +252,13 @@ class OnboardingViewSet(viewsets.ViewSet):
         record = offboarding.offboard_tenant(
             tenant=_client(slug or ""), actor=acting_user(request), **data.validated_data
         )
-        return Response({"retain_until": record.retain_until, "summary": record.summary,
-                         "export_sha256": record.export_sha256})  # fmt: skip
+        return Response(
+            {
+                "retain_until": record.retain_until,
+                "summary": record.summary,
+                "export_sha256": record.export_sha256,
+            }
+        )
 
 
 def board_rows(tenants: QuerySet[Tenant]) -> list[dict[str, Any]]:
@@ -257,11 +277,17 @@ def board_rows(tenants: QuerySet[Tenant]) -> list[dict[str, Any]]:
                     "blocked": summary.blocked,
                     "total": summary.total,
                     "steps": [
-                        {"step": i.step, "label": i.get_step_display(), "status": i.status,
-                         "owner": i.owner, "due_date": i.due_date, "blockers": i.blockers}
+                        {
+                            "step": i.step,
+                            "label": i.get_step_display(),
+                            "status": i.status,
+                            "owner": i.owner,
+                            "due_date": i.due_date,
+                            "blockers": i.blockers,
+                        }
                         for i in selectors.checklist(env)
                     ],
-                }  # fmt: skip
+                }
             row["pending_requests"] = selectors.dip_ids().filter(status="requested").count()
             row["pending_promotions"] = PromotionChangeSet.objects.filter(status="proposed").count()
         rows.append(row)

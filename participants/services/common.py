@@ -21,7 +21,7 @@ from tenants.permissions import Action
 def current_tenant() -> Tenant:
     tenant = getattr(connection, "tenant", None)
     if not isinstance(tenant, Tenant):  # schema_context() sets a stand-in; find the real row
-        tenant = Tenant.objects.filter(schema_name=connection.schema_name).first()
+        tenant = Tenant.objects.filter(schema_name=getattr(connection, "schema_name", "")).first()
     if tenant is None or tenant.is_platform:
         raise RuntimeError("participants services run inside a client tenant's schema")
     return tenant

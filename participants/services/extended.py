@@ -98,13 +98,13 @@ def record_certification(
         raise invalid(f"Unknown certification kind {kind!r}.", code="invalid", field="kind")
     if status not in CertificationItem.Status.values:
         raise invalid(f"Unknown status {status!r}.", code="invalid", field="status")
-    if kind == CertificationItem.Kind.EVIDENCE_REUSED:
-        if not Tenant.objects.filter(slug=reused_from, kind=Tenant.Kind.CLIENT).exists():
-            raise invalid(
-                "Name the client on this platform whose certification evidence is reused.",
-                code="unknown_tenant",
-                field="reused_from",
-            )
+    reused_ok = Tenant.objects.filter(slug=reused_from, kind=Tenant.Kind.CLIENT).exists()
+    if kind == CertificationItem.Kind.EVIDENCE_REUSED and not reused_ok:
+        raise invalid(
+            "Name the client on this platform whose certification evidence is reused.",
+            code="unknown_tenant",
+            field="reused_from",
+        )
     if status == CertificationItem.Status.PASSED and not evidence.strip():
         raise invalid("Describe or link the evidence.", code="required", field="evidence")
     with transaction.atomic():

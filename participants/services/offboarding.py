@@ -42,8 +42,13 @@ DEFAULT_RETENTION_DAYS = 7 * 365  # BSC/REC records: keep seven years unless con
 
 
 def _rows(qs: Any, *fields: str) -> list[dict[str, Any]]:
-    return [{k: (str(v) if v is not None and not isinstance(v, bool | int) else v) for k, v in row.items()}
-            for row in qs.values(*fields)]  # fmt: skip
+    return [
+        {
+            k: (str(v) if v is not None and not isinstance(v, bool | int) else v)
+            for k, v in row.items()
+        }
+        for row in qs.values(*fields)
+    ]
 
 
 def export_configuration(*, tenant: Tenant, actor: User) -> dict[str, Any]:
@@ -54,34 +59,102 @@ def export_configuration(*, tenant: Tenant, actor: User) -> dict[str, Any]:
         body = {
             "tenant": {"slug": tenant.slug, "name": tenant.name, "status": tenant.status},
             "exported_at": timezone.now().isoformat(),
-            "profile": _rows(OrganisationProfile.objects.all(), "company_name", "company_number",
-                             "contact_email", "domains"),
-            "checklist": _rows(ChecklistItem.objects.all(), "environment", "step", "status",
-                               "owner", "due_date", "completed_at"),
+            "profile": _rows(
+                OrganisationProfile.objects.all(),
+                "company_name",
+                "company_number",
+                "contact_email",
+                "domains",
+            ),
+            "checklist": _rows(
+                ChecklistItem.objects.all(),
+                "environment",
+                "step",
+                "status",
+                "owner",
+                "due_date",
+                "completed_at",
+            ),
             "mpid_roles": _rows(MpidRole.objects.all(), "mpid", "role_code", "pre_approved"),
-            "dip_ids": _rows(DipId.objects.all(), "value", "environment", "status",
-                             "mpid_role__mpid", "mpid_role__role_code", "decided_by"),
-            "nominations": _rows(Nomination.objects.all(), "dip_id__value", "dcp_id", "environment",
-                                 "whitelist_domains", "status", "created", "revoked_at"),
-            "api_keys": _rows(ApiKey.objects.all(), "dip_id__value", "environment", "slot", "state",
-                              "fingerprint", "created_by", "last_used_at", "retired_at"),
+            "dip_ids": _rows(
+                DipId.objects.all(),
+                "value",
+                "environment",
+                "status",
+                "mpid_role__mpid",
+                "mpid_role__role_code",
+                "decided_by",
+            ),
+            "nominations": _rows(
+                Nomination.objects.all(),
+                "dip_id__value",
+                "dcp_id",
+                "environment",
+                "whitelist_domains",
+                "status",
+                "created",
+                "revoked_at",
+            ),
+            "api_keys": _rows(
+                ApiKey.objects.all(),
+                "dip_id__value",
+                "environment",
+                "slot",
+                "state",
+                "fingerprint",
+                "created_by",
+                "last_used_at",
+                "retired_at",
+            ),
             "channels": [
-                {"dip_id": c.dip_id.value, "environment": c.environment,
-                 "interface_id": c.interface_id, "webhook_url": webhook_url(c),
-                 "obfuscated": c.obfuscated, "enabled": c.enabled}
+                {
+                    "dip_id": c.dip_id.value,
+                    "environment": c.environment,
+                    "interface_id": c.interface_id,
+                    "webhook_url": webhook_url(c),
+                    "obfuscated": c.obfuscated,
+                    "enabled": c.enabled,
+                }
                 for c in Channel.objects.select_related("dip_id")
             ],
-            "pairings": _rows(SdsMdrPairing.objects.all(), "dip_id__value", "partner_name",
-                              "partner_mpid", "partner_dip_id"),
-            "selections": _rows(InterfaceSelection.objects.all(), "dip_id__value", "interface_id", "enabled"),
-            "certifications": _rows(CertificationItem.objects.all(), "dip_id__value", "kind",
-                                    "interface_id", "status", "reused_from"),
-            "promotions": _rows(PromotionChangeSet.objects.all(), "status", "created", "decided_by"),
-            "offboarding": _rows(OffboardingRecord.objects.all(), "started_at", "retain_until", "reason"),
-            "audit": _rows(AuditEvent.objects.order_by("seq"), "seq", "occurred_at", "actor_email",
-                           "actor_kind", "action", "target_type", "target_id", "summary",
-                           "prev_hash", "hash"),
-        }  # fmt: skip
+            "pairings": _rows(
+                SdsMdrPairing.objects.all(),
+                "dip_id__value",
+                "partner_name",
+                "partner_mpid",
+                "partner_dip_id",
+            ),
+            "selections": _rows(
+                InterfaceSelection.objects.all(), "dip_id__value", "interface_id", "enabled"
+            ),
+            "certifications": _rows(
+                CertificationItem.objects.all(),
+                "dip_id__value",
+                "kind",
+                "interface_id",
+                "status",
+                "reused_from",
+            ),
+            "promotions": _rows(
+                PromotionChangeSet.objects.all(), "status", "created", "decided_by"
+            ),
+            "offboarding": _rows(
+                OffboardingRecord.objects.all(), "started_at", "retain_until", "reason"
+            ),
+            "audit": _rows(
+                AuditEvent.objects.order_by("seq"),
+                "seq",
+                "occurred_at",
+                "actor_email",
+                "actor_kind",
+                "action",
+                "target_type",
+                "target_id",
+                "summary",
+                "prev_hash",
+                "hash",
+            ),
+        }
     canonical = json.dumps(body, sort_keys=True, default=str).encode()
     return {"export": body, "sha256": hashlib.sha256(canonical).hexdigest()}
 
@@ -96,7 +169,8 @@ def offboard_tenant(
         raise invalid("Give a reason.", code="required", field="reason")
     if tenant.status in (Tenant.Status.OFFBOARDING, Tenant.Status.OFFBOARDED):
         raise invalid(f"{tenant} is already {tenant.status}.", code="already_offboarding")
-    days = retention_days or getattr(settings, "DCP_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
+    configured: int = getattr(settings, "DCP_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
+    days = retention_days or configured
     with transaction.atomic():
         with tenant_context(tenant):
             revoked = 0
@@ -108,8 +182,11 @@ def offboard_tenant(
                 update_channel(channel=channel, actor=actor, enabled=False)
                 disabled += 1
             retired = sum(retire_all_keys(dip_id=d, actor=actor) for d in DipId.objects.all())
-            summary = {"nominations_revoked": revoked, "channels_disabled": disabled,
-                       "keys_retired": retired}  # fmt: skip
+            summary = {
+                "nominations_revoked": revoked,
+                "channels_disabled": disabled,
+                "keys_retired": retired,
+            }
             offboarding = OffboardingRecord.objects.create(
                 started_by=actor.email,
                 reason=reason.strip(),

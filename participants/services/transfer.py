@@ -76,8 +76,12 @@ def schedule_transfer(
 def _audit_everywhere(
     transfer: Transfer, action: str, actor: User | None, changes: dict[str, Any]
 ) -> None:
-    changes = {**changes, "source": transfer.source.slug, "target": transfer.target.slug,
-               "cutover_at": transfer.cutover_at.isoformat()}  # fmt: skip
+    changes = {
+        **changes,
+        "source": transfer.source.slug,
+        "target": transfer.target.slug,
+        "cutover_at": transfer.cutover_at.isoformat(),
+    }
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         record(action=action, actor=actor, target=transfer, changes=changes, staff_context=True)
     for tenant in (transfer.source, transfer.target):
@@ -123,7 +127,7 @@ def execute_transfer(
 def _move(value: str, transfer: Transfer, actor: User | None) -> dict[str, Any]:
     """Copy what the source has for ``value`` (any environment) into the target, then close
     it in the source."""
-    snapshot = []
+    snapshot: list[dict[str, Any]] = []
     with tenant_context(transfer.source):
         for dip in DipId.objects.select_related("mpid_role").filter(value=value, status__in=LIVE):
             nomination = dip.nominations.filter(status=Nomination.Status.ACTIVE).first()
