@@ -32,6 +32,9 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Iterator[No
     from tenants.services import ensure_public_tenant
 
     with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+        if not str(name).startswith("test_"):
+            raise RuntimeError(f"refusing to seed test tenants into non-test database {name!r}")
         ensure_public_tenant()
         for slug in TENANT_SLUGS:
             _make_tenant(slug)
