@@ -33,13 +33,19 @@ class Command(BaseCommand):
         ]
         for schema in schemas:
             with schema_context(schema):
-                total += self._rewrap_registered()
+                total += self._rewrap_registered(public=schema == "public")
         self.stdout.write(f"re-wrapped {total} secrets with master key {target!r}")
 
-    def _rewrap_registered(self) -> int:
+    def _rewrap_registered(self, *, public: bool) -> int:
+        from django.conf import settings
+
+        # Only models whose tables exist in this kind of schema (django-tenants app lists).
+        installed = set(settings.SHARED_APPS if public else settings.TENANT_APPS)
         count = 0
         for label, field in vault.SEALED_FIELDS:
             model = apps.get_model(label)
+            if model._meta.app_config.name not in installed:
+                continue
             with transaction.atomic():
                 rows = model.objects.select_for_update().exclude(**{field: ""})
                 for obj in rows.exclude(**{f"{field}__isnull": True}):
