@@ -8,7 +8,8 @@ import binascii
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -124,6 +125,17 @@ class HealthView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
     required_action = VIEW
 
+    @extend_schema(
+        responses=inline_serializer(
+            "CertificateHealth",
+            {
+                "status": serializers.CharField(),
+                "counts": serializers.DictField(child=serializers.IntegerField()),
+                "problems": serializers.ListField(child=serializers.CharField()),
+                "open_alerts": serializers.IntegerField(),
+            },
+        )
+    )
     def get(self, request: Request) -> Response:
         report = selectors.health()
         return Response(

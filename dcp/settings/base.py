@@ -241,6 +241,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TenantStatusEnum": "tenants.models.Tenant.Status",
         "InvitationStatusEnum": "tenants.models.Invitation.Status",
+        "CertificateStateEnum": "certificates.models.Certificate.State",
+        "ApiKeyStateEnum": "participants.models.ApiKey.State",
     },
 }
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -340,7 +340,17 @@ class MaySendView(APIView):
     permission_classes = [ActionPermission]
     required_action = VIEW
 
-    @extend_schema(parameters=[s.MaySendQuerySerializer])
+    @extend_schema(
+        parameters=[s.MaySendQuerySerializer],
+        responses=inline_serializer(
+            "MaySendDecision",
+            {
+                "allowed": serializers.BooleanField(),
+                "code": serializers.CharField(),
+                "reason": serializers.CharField(),
+            },
+        ),
+    )
     def get(self, request: Request) -> Response:
         data = s.MaySendQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
