@@ -4,6 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 WEB_PORT ?= 8000
+SANDBOX_PORT ?= 8800
 export DCP_BASE_DOMAIN ?= opendcp.localhost
 RUNDIR := .local/run
 LOGDIR := .local/log
@@ -55,13 +56,21 @@ run: demo
 	  --concurrency 2 > $(LOGDIR)/worker.log 2>&1 & echo $$! > $(RUNDIR)/worker.pid
 	@nohup .venv/bin/celery -A dcp beat -l info -s .local/celerybeat-schedule \
 	  > $(LOGDIR)/beat.log 2>&1 & echo $$! > $(RUNDIR)/beat.pid
+	@mkdir -p .local/sandbox
+	@nohup $(PY) -m sandbox serve --host 127.0.0.1 --port $(SANDBOX_PORT) \
+	  --registry sandbox/registry.demo.yaml --db .local/sandbox/sandbox.db \
+	  > $(LOGDIR)/sandbox.log 2>&1 & echo $$! > $(RUNDIR)/sandbox.pid
 	@for i in $$(seq 60); do curl -fs -o /dev/null -H "Host: $(DCP_BASE_DOMAIN)" http://127.0.0.1:$(WEB_PORT)/healthz && break; sleep 0.5; done
 	@curl -fs -o /dev/null -H "Host: $(DCP_BASE_DOMAIN)" http://127.0.0.1:$(WEB_PORT)/healthz \
 	  || (echo "web did not start: see $(LOGDIR)/web.log"; tail -20 $(LOGDIR)/web.log; exit 1)
+	@for i in $$(seq 60); do curl -fs -o /dev/null http://127.0.0.1:$(SANDBOX_PORT)/healthz && break; sleep 0.5; done
+	@curl -fs -o /dev/null http://127.0.0.1:$(SANDBOX_PORT)/healthz \
+	  || (echo "DIP sandbox did not start: see $(LOGDIR)/sandbox.log"; tail -20 $(LOGDIR)/sandbox.log; exit 1)
 	@$(MANAGE) load_demo --print-logins
+	@echo "  DIP sandbox       : http://127.0.0.1:$(SANDBOX_PORT)/  (traffic page; Send API at /dip-channel/IF-xxx)"
 
 stop-procs:
-	@for p in web worker beat; do \
+	@for p in web worker beat sandbox; do \
 	  if [ -f $(RUNDIR)/$$p.pid ]; then kill $$(cat $(RUNDIR)/$$p.pid) 2>/dev/null || true; rm -f $(RUNDIR)/$$p.pid; fi; \
 	done
 

@@ -263,12 +263,17 @@ CELERY_QUEUES = [
 CELERY_TASK_ROUTES = {
     "audit.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "housekeeping.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
+    "participants.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "certificates.*": {"queue": "certificates"},
 }
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-chains": {
         "task": "audit.verify_chains_dispatch",
         "schedule": crontab(minute=17, hour=3),
+    },
+    "participants-due-transfers": {
+        "task": "participants.execute_transfers_dispatch",
+        "schedule": crontab(minute="*/5"),
     },
     "certificates-daily-scan": {
         "task": "certificates.scan_dispatch",
