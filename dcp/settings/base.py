@@ -57,6 +57,7 @@ TENANT_APPS = [
     "audit",
     "certificates",
     "participants",
+    "messaging",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 

@@ -1,0 +1,276 @@
+"""Writes to the message store: raw bytes, messages, transitions, exceptions, feed events.
+
+Every state change goes through ``transition()``, which checks the state machine, updates the
+message only if it is still in the expected state (so two workers cannot both move it) and
+appends the Transition row — in the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from messaging.models import (
+    ExceptionCategory,
+    FeedEvent,
+    Message,
+    MessageException,
+    RawBody,
+    Transition,
+)
+from messaging.states import FINAL_STATES, Direction, State, can_move
+
+# Client-visible states: reaching one of these emits a feed event (pushed and pollable).
+NOTIFY_STATES = frozenset(
+    {State.ACCEPTED, State.SETTLED, State.REJECTED, State.FAILED, State.EXPIRED, State.SENT}
+)
+_FEED_LOCK = 0x0DC9_FEED  # advisory lock key, per schema (each tenant has its own table)
+
+
+class IllegalTransition(Exception):
+    def __init__(self, message: Message, to_state: str) -> None:
+        super().__init__(
+            f"message {message.public_id} cannot go from {message.state} to {to_state} "
+            f"({message.direction})"
+        )
+        self.to_state = to_state
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def store_raw(data: bytes) -> RawBody:
+    """Store bytes once, addressed by SHA-256 (identical bytes share a row)."""
+    digest = sha256_hex(data)
+    raw = RawBody.objects.filter(sha256=digest).only("id", "sha256", "size").first()
+    if raw is not None:
+        return raw
+    with transaction.atomic():
+        raw, _ = RawBody.objects.get_or_create(
+            sha256=digest, defaults={"size": len(data), "content": data}
+        )
+    return raw
+
+
+def raw_bytes(raw: RawBody) -> bytes:
+    """The exact stored bytes, from PostgreSQL or (once archived) object storage."""
+    if raw.content is not None:
+        return bytes(raw.content)
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(raw.storage_name, "rb") as fh:
+        data: bytes = fh.read()
+    if sha256_hex(data) != raw.sha256:
+        raise ValueError(f"archived raw body {raw.sha256} does not match its hash")
+    return data
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    direction: str
+    environment: str
+    interface_id: str
+    dip_id: str
+    raw: RawBody
+    event_code: str = ""
+    schema_version: str = ""
+    spec_version: str = "2.1.0"
+    counterparty_dip_id: str = ""
+    dcp_id: str = ""
+    mpan_core: str = ""
+    sender_unique_reference: str = ""
+    transaction_id: str = ""
+    correlation_id: str = ""
+    publication_id: str = ""
+    raw_index: int | None = None
+    common_block: dict[str, Any] | None = None
+    findings: list[dict[str, Any]] | None = None
+    state: str = State.RECEIVED
+
+
+def create_messages(items: Iterable[NewMessage], *, actor: str, reason: str = "") -> list[Message]:
+    """Insert messages and their first transition in bulk (the hot path of both pipelines)."""
+    now = timezone.now()
+    messages = [
+        Message(
+            direction=i.direction,
+            state=i.state,
+            state_changed_at=now,
+            created=now,
+            environment=i.environment,
+            spec_version=i.spec_version,
+            interface_id=i.interface_id,
+            event_code=i.event_code,
+            schema_version=i.schema_version,
+            dip_id=i.dip_id,
+            counterparty_dip_id=i.counterparty_dip_id,
+            dcp_id=i.dcp_id,
+            mpan_core=i.mpan_core,
+            sender_unique_reference=i.sender_unique_reference,
+            transaction_id=i.transaction_id,
+            correlation_id=i.correlation_id,
+            publication_id=i.publication_id,
+            raw=i.raw,
+            raw_index=i.raw_index,
+            common_block=i.common_block or {},
+            findings=i.findings or [],
+        )
+        for i in items
+    ]
+    with transaction.atomic():
+        Message.objects.bulk_create(messages)
+        Transition.objects.bulk_create(
+            Transition(
+                message=m, from_state="", to_state=m.state, at=now, actor=actor, reason=reason
+            )
+            for m in messages
+        )
+        inbound = [m for m in messages if m.direction == Direction.INBOUND]
+        if inbound:
+            FeedEvent.objects.bulk_create(
+                FeedEvent(
+                    kind=FeedEvent.Kind.MESSAGE_RECEIVED,
+                    message=m,
+                    mpan_core=m.mpan_core,
+                    interface_id=m.interface_id,
+                    payload=_feed_payload(m),
+                    created=now,
+                )
+                for m in inbound
+            )
+    return messages
+
+
+def transition(
+    message: Message,
+    to_state: str,
+    *,
+    actor: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """Move ``message`` to ``to_state`` if the machine allows it and nobody moved it first.
+
+    Returns False (and changes nothing) when the message is no longer in the state the caller
+    saw — the caller lost a race and should reload. Raises IllegalTransition for a move the
+    state machine forbids."""
+    if not can_move(message.direction, message.state, to_state):
+        raise IllegalTransition(message, to_state)
+    now = at or timezone.now()
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, state=message.state).update(
+            state=to_state, state_changed_at=now
+        )
+        if not updated:
+            return False
+        Transition.objects.create(
+            message=message,
+            from_state=message.state,
+            to_state=to_state,
+            at=now,
+            actor=actor,
+            reason=reason[:500],
+            details=details or {},
+        )
+        message.state, message.state_changed_at = to_state, now
+        if message.direction == Direction.OUTBOUND and to_state in NOTIFY_STATES:
+            FeedEvent.objects.create(
+                kind=FeedEvent.Kind.STATUS_CHANGED,
+                message=message,
+                mpan_core=message.mpan_core,
+                interface_id=message.interface_id,
+                payload=_feed_payload(message, reason=reason),
+                created=now,
+            )
+    return True
+
+
+def is_final(message: Message) -> bool:
+    return message.state in FINAL_STATES[Direction(message.direction)]
+
+
+def open_exception(
+    message: Message,
+    *,
+    category: str,
+    summary: str,
+    code: str = "",
+    details: dict[str, Any] | None = None,
+) -> MessageException:
+    """Record a categorised problem; an identical open one (same category and code) is reused."""
+    ExceptionCategory(category)  # validates
+    existing = MessageException.objects.filter(
+        message=message, category=category, code=code, status=MessageException.Status.OPEN
+    ).first()
+    if existing is not None:
+        return existing
+    return MessageException.objects.create(
+        message=message,
+        category=category,
+        code=code,
+        summary=summary[:500],
+        details=details or {},
+        opened_at=timezone.now(),
+    )
+
+
+def resolve_exceptions(message: Message, *, by: str, resolution: str) -> int:
+    return MessageException.objects.filter(
+        message=message, status=MessageException.Status.OPEN
+    ).update(
+        status=MessageException.Status.RESOLVED,
+        resolved_at=timezone.now(),
+        resolved_by=by,
+        resolution=resolution[:500],
+    )
+
+
+def _feed_payload(message: Message, *, reason: str = "") -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "message_id": str(message.public_id),
+        "direction": message.direction,
+        "state": message.state,
+        "interface_id": message.interface_id,
+        "event_code": message.event_code,
+        "dip_id": message.dip_id,
+        "mpan_core": message.mpan_core,
+        "transaction_id": message.transaction_id,
+        "sender_unique_reference": message.sender_unique_reference,
+    }
+    if reason:
+        payload["reason"] = reason
+    return payload
+
+
+def publish_feed_events(limit: int = 5000) -> int:
+    """Give committed, unsequenced feed events their place in the feed (``seq``), in id order.
+
+    Serialised per schema by a transaction-level advisory lock, so sequence numbers are handed
+    out only to rows that are visible (committed) now; a row whose transaction commits later
+    gets a later number. Cheap when there is nothing to do; called by the feed reader and the
+    push worker."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_FEED_LOCK])
+        cur.execute(
+            """
+            WITH todo AS (
+                SELECT id FROM messaging_feedevent WHERE seq IS NULL ORDER BY id LIMIT %s
+            ), base AS (
+                SELECT COALESCE(MAX(seq), 0) AS top FROM messaging_feedevent
+            ), numbered AS (
+                SELECT todo.id, base.top + row_number() OVER (ORDER BY todo.id) AS seq
+                FROM todo, base
+            )
+            UPDATE messaging_feedevent f SET seq = numbered.seq
+            FROM numbered WHERE f.id = numbered.id
+            """,
+            [limit],
+        )
+        return cur.rowcount
