@@ -10,7 +10,7 @@ RUNDIR := .local/run
 LOGDIR := .local/log
 export DCP_PUBLIC_PORT ?= $(WEB_PORT)
 
-.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp
+.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp screenshots
 
 help:
 	@echo "make run    install, start PostgreSQL/Redis/Celery/web, load demo data, print logins"
@@ -100,3 +100,6 @@ clean: stop
 
 totp: install
 	@$(MANAGE) demo_totp $(EMAIL)
+
+screenshots: services
+	UPDATE_SCREENSHOTS=1 .venv/bin/pytest -q tests/browser -p no:cacheprovider
