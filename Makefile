@@ -7,8 +7,8 @@ WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8800
 export DCP_BASE_DOMAIN ?= opendcp.localhost
 RUNDIR := .local/run
+RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT)
 LOGDIR := .local/log
-export DCP_PUBLIC_PORT ?= $(WEB_PORT)
 
 .PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp screenshots
 
@@ -49,12 +49,12 @@ demo: migrate
 run: demo
 	@mkdir -p $(RUNDIR) $(LOGDIR)
 	@$(MAKE) --no-print-directory stop-procs >/dev/null 2>&1 || true
-	@DJANGO_SETTINGS_MODULE=dcp.settings.dev nohup .venv/bin/gunicorn dcp.wsgi:application \
+	@$(RUN_ENV) DJANGO_SETTINGS_MODULE=dcp.settings.dev nohup .venv/bin/gunicorn dcp.wsgi:application \
 	  --bind 127.0.0.1:$(WEB_PORT) --workers 2 --threads 4 --access-logfile $(LOGDIR)/web-access.log \
 	  > $(LOGDIR)/web.log 2>&1 & echo $$! > $(RUNDIR)/web.pid
-	@nohup .venv/bin/celery -A dcp worker -l info -Q inbound,outbound,delivery,certificates,housekeeping \
+	@$(RUN_ENV) nohup .venv/bin/celery -A dcp worker -l info -Q inbound,outbound,delivery,certificates,housekeeping \
 	  --concurrency 2 > $(LOGDIR)/worker.log 2>&1 & echo $$! > $(RUNDIR)/worker.pid
-	@nohup .venv/bin/celery -A dcp beat -l info -s .local/celerybeat-schedule \
+	@$(RUN_ENV) nohup .venv/bin/celery -A dcp beat -l info -s .local/celerybeat-schedule \
 	  > $(LOGDIR)/beat.log 2>&1 & echo $$! > $(RUNDIR)/beat.pid
 	@mkdir -p .local/sandbox
 	@nohup $(PY) -m sandbox serve --host 127.0.0.1 --port $(SANDBOX_PORT) \
@@ -66,7 +66,7 @@ run: demo
 	@for i in $$(seq 60); do curl -fs -o /dev/null http://127.0.0.1:$(SANDBOX_PORT)/healthz && break; sleep 0.5; done
 	@curl -fs -o /dev/null http://127.0.0.1:$(SANDBOX_PORT)/healthz \
 	  || (echo "DIP sandbox did not start: see $(LOGDIR)/sandbox.log"; tail -20 $(LOGDIR)/sandbox.log; exit 1)
-	@$(MANAGE) load_demo --print-logins
+	@$(RUN_ENV) $(MANAGE) load_demo --print-logins
 	@echo "  DIP sandbox       : http://127.0.0.1:$(SANDBOX_PORT)/  (traffic page; Send API at /dip-channel/IF-xxx)"
 
 stop-procs:
