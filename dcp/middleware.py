@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from dcp.logging import request_var as log_request_var
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
@@ -28,15 +30,19 @@ class RequestIdMiddleware:
         rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = rid  # type: ignore[attr-defined]
         token = request_id_var.set(rid)
+        request_token = log_request_var.set(request)
         try:
             response = self.get_response(request)
         finally:
+            log_request_var.reset(request_token)
             request_id_var.reset(token)
         response["X-Request-ID"] = rid
         return response
 
 
 class RequestIdLogFilter(logging.Filter):
+    """Only the request id; ``dcp.logging.ContextFilter`` adds tenant, user and message ids."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dcp import health, metrics
 from dcp import views as dcp_views
 from tenants import views as tenant_views
 from tenants.api.views import MeView
@@ -14,5 +15,7 @@ common_urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/me/", MeView.as_view(), name="api-me"),
     path("healthz", dcp_views.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("switch/", tenant_views.switch_tenant, name="switch_tenant"),
 ]

@@ -19,7 +19,15 @@ from tenants import permissions
 from tenants.permissions import acting_user
 
 # Paths anyone may reach on any host (login, invitations, static files, health).
-OPEN_PREFIXES = ("/accounts/", "/invitations/", "/static/", "/healthz", "/readyz", "/api/schema")
+OPEN_PREFIXES = (
+    "/accounts/",
+    "/invitations/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/schema",
+)
 
 
 class TenantRoutingMiddleware(TenantMainMiddleware):

@@ -3,6 +3,7 @@
 Every secret must come from the environment: startup fails loudly if one is missing.
 """
 
+from dcp.logging import build_logging
 from dcp.settings.base import *  # noqa: F403
 from dcp.settings.base import env
 
@@ -23,3 +24,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# One JSON object per log line in production (docs/operations.md, "Logs").
+DCP_LOG_FORMAT = env.str("DCP_LOG_FORMAT", default="json")
+LOGGING = build_logging(fmt=DCP_LOG_FORMAT, level=env.str("DCP_LOG_LEVEL", default="INFO"))
