@@ -86,12 +86,16 @@ def _pg_connect(config: ReadinessConfig) -> Any:
     import psycopg
 
     params = {k: v for k, v in config.db.items() if v is not None}
-    return psycopg.connect(**params, connect_timeout=max(1, int(config.timeout)), autocommit=True)
+    return psycopg.connect(
+        **params,
+        connect_timeout=max(1, int(config.timeout)),
+        options=f"-c statement_timeout={int(config.timeout * 1000)}",
+        autocommit=True,
+    )
 
 
 def check_database(config: ReadinessConfig) -> str:
     with _pg_connect(config) as conn:
-        conn.execute("SET statement_timeout = %s", [int(config.timeout * 1000)])
         conn.execute("SELECT 1")
     return "answers"
 
@@ -120,7 +124,6 @@ def check_migrations(config: ReadinessConfig) -> str:
     expected = expected_migrations()
     behind: list[str] = []
     with _pg_connect(config) as conn:
-        conn.execute("SET statement_timeout = %s", [int(config.timeout * 1000)])
         schemas = _schemas(conn)
         for schema in schemas:
             table = f"{connection.ops.quote_name(schema)}.django_migrations"

@@ -29,13 +29,12 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = rid  # type: ignore[attr-defined]
-        token = request_id_var.set(rid)
-        request_token = log_request_var.set(request)
-        try:
-            response = self.get_response(request)
-        finally:
-            log_request_var.reset(request_token)
-            request_id_var.reset(token)
+        # Not reset on the way out: Django logs the response ("django.request") after the
+        # middleware chain returns, and that line must carry the id too. The next request on
+        # this thread sets its own.
+        request_id_var.set(rid)
+        log_request_var.set(request)
+        response = self.get_response(request)
         response["X-Request-ID"] = rid
         return response
 
