@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -155,9 +155,9 @@ def _tenant_gauges(now: Any, families: dict[str, GaugeMetricFamily], tenant: str
         )
         for direction, interface, category, n in open_rows:
             families["exceptions"].add_metric([tenant, direction, interface, category], n)
-        for direction, states in PENDING_STATES.items():
+        for direction, pending in PENDING_STATES.items():
             oldest = (
-                Message.objects.filter(direction=direction, state__in=states)
+                Message.objects.filter(direction=direction, state__in=pending)
                 .values_list("interface_id")
                 .annotate(oldest=Min("created"))
             )
@@ -177,12 +177,12 @@ def _tenant_gauges(now: Any, families: dict[str, GaugeMetricFamily], tenant: str
                 [tenant, environment, usage], (first - now).total_seconds()
             )
         for days in settings.DCP_METRICS_CERT_DAYS:
-            rows = (
+            expiring = (
                 live.filter(not_after__lte=now + timedelta(days=days))
                 .values_list("environment")
                 .annotate(n=Count("id"))
             )
-            for environment, n in rows:
+            for environment, n in expiring:
                 families["cert_expiring"].add_metric([tenant, environment, str(days)], n)
 
     endpoint = _paused_endpoint_model()
@@ -347,7 +347,7 @@ DOMAIN = DomainCollector()
 def registry_for_scrape() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
     return registry
@@ -402,7 +402,7 @@ def families_by_name(text: str) -> dict[str, list[tuple[dict[str, str], float]]]
     return out
 
 
-__all__: Iterable[str] = (
+__all__ = (
     "MetricsMiddleware",
     "metrics_view",
     "observe_l4_response",

@@ -15,6 +15,7 @@ Every purge run is audited (``retention.purge``) with its cut-offs and counts.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -226,7 +227,7 @@ def purge(*, now: datetime | None = None, actor: Any = None) -> PurgeResult:
                 RawBody.objects.filter(pk=raw.pk).delete()
             result.raw_bodies += 1
             if raw.storage_name:
-                transaction.on_commit(lambda name=raw.storage_name: default_storage.delete(name))
+                transaction.on_commit(functools.partial(default_storage.delete, raw.storage_name))
                 result.files += 1
     record(
         action="retention.purge",
