@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from audit.api.views import AuditEventViewSet
 from dcp.urls_common import common_urlpatterns
+from messaging.inbound.webhook import inbound_webhook
 from tenants import views
 from tenants.api.views import InvitationViewSet, TenantViewSet
 
@@ -27,5 +28,7 @@ urlpatterns = [
     path("api/v1/", include("dcpregistry.api.urls")),
     path("api/v1/", include("participants.api.urls_platform")),
     path("onboarding/", include("participants.urls_platform")),
+    # DIP webhooks (also served on any host by messaging.inbound.webhook's middleware).
+    path("dip/inbound/<str:token>/", inbound_webhook, name="dip_inbound"),
     *common_urlpatterns,
 ]

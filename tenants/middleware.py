@@ -27,6 +27,7 @@ OPEN_PREFIXES = (
     "/readyz",
     "/metrics",
     "/api/schema",
+    "/dip/",  # DIP webhooks: authenticated by their signature, not a session
 )
 
 

@@ -58,6 +58,7 @@ TENANT_APPS = [
     "certificates",
     "participants",
     "messaging",
+    "messaging.inbound",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -71,6 +72,8 @@ TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "dcp.middleware.RequestIdMiddleware",
+    # DIP webhooks (/dip/inbound/<token>/) on any host, ahead of host routing and sessions.
+    "messaging.inbound.webhook.InboundWebhookMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -266,6 +269,8 @@ CELERY_TASK_ROUTES = {
     "housekeeping.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "participants.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "certificates.*": {"queue": "certificates"},
+    "messaging_inbound.push_*": {"queue": "delivery", "routing_key": "delivery"},
+    "messaging_inbound.*": {"queue": "inbound", "routing_key": "inbound"},
 }
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-chains": {
@@ -279,6 +284,11 @@ CELERY_BEAT_SCHEDULE = {
     "certificates-daily-scan": {
         "task": "certificates.scan_dispatch",
         "schedule": crontab(minute=5, hour=2),
+    },
+    "inbound-sweep": {"task": "messaging_inbound.sweep_dispatch", "schedule": 30.0},
+    "inbound-archive-raw": {
+        "task": "messaging_inbound.archive_dispatch",
+        "schedule": crontab(minute=40),
     },
 }
 
@@ -306,6 +316,40 @@ GLOBALSIGN_ATLAS = {
     }
     for name in ("UIT", "PRD")
 }
+
+# --- inbound pipeline (docs/inbound.md) --------------------------------------------------------
+# PEM file(s) holding the CA certificate(s) the DIP's signing certificate must chain to. Dev and
+# tests: the sandbox CA (written by the sandbox, also served at /sandbox/ca.pem).
+DIP_TRUST_ROOTS = env.list(
+    "DCP_DIP_TRUST_ROOTS", default=[str(BASE_DIR / ".local" / "sandbox" / "pki" / "ca.crt")]
+)
+DIP_SIGNATURE_MAX_SKEW = env.int("DCP_DIP_SIGNATURE_MAX_SKEW", default=300)  # seconds
+# The externally registered base URL of the webhooks (what the DIP signs; never rebuilt from
+# Host). Channel URLs are <base>/dip/inbound/<token>/.
+DIP_WEBHOOK_BASE_URL = env.str("DCP_DIP_WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
+# Where the platform calls the DIP (Send API, status messages, pubconfig) per environment.
+DIP_API_URLS = {
+    name: env.str(f"DCP_DIP_{name}_URL", default="http://127.0.0.1:8800") for name in ("UIT", "PRD")
+}
+# Fallback API key (the DCP's own) when a DIP ID has no key of its own.
+DIP_DCP_API_KEY = env.str("DCP_DIP_DCP_API_KEY", default="demo-dcp-primary-key")
+INBOUND_MAX_BYTES = env.int("DCP_INBOUND_MAX_BYTES", default=20 * 1024 * 1024)
+INBOUND_ROUTE_TTL = env.float("DCP_INBOUND_ROUTE_TTL", default=30.0)  # seconds
+INBOUND_UNKNOWN_PATH_LIMIT = env.int("DCP_INBOUND_UNKNOWN_PATH_LIMIT", default=30)  # per minute/IP
+INBOUND_SEND_L4_STATUS = env.bool("DCP_INBOUND_SEND_L4_STATUS", default=True)
+INBOUND_ARCHIVE_AFTER_DAYS = env.int("DCP_INBOUND_ARCHIVE_AFTER_DAYS", default=30)
+# Client push retries (seconds between attempts; the last one repeats) and when a failing
+# endpoint is paused (hours of continuous failure). 10 s ... 8 h: over 24 h before pausing.
+PUSH_RETRY_SCHEDULE = [
+    int(s)
+    for s in env.list(
+        "DCP_PUSH_RETRY_SCHEDULE",
+        default=[10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800],
+    )
+]
+PUSH_PAUSE_AFTER_HOURS = env.float("DCP_PUSH_PAUSE_AFTER_HOURS", default=24.0)
+PUSH_TIMEOUT = env.float("DCP_PUSH_TIMEOUT", default=10.0)
+PUSH_SECRET_OVERLAP_HOURS = env.float("DCP_PUSH_SECRET_OVERLAP_HOURS", default=24.0)
 
 # --- storage, static, i18n ------------------------------------------------------------------
 STATIC_URL = "/static/"

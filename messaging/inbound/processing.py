@@ -1,0 +1,207 @@
+"""After the acknowledgement: levels 2-4 validation, exceptions and the L4 status owed.
+
+:func:`process_messages` takes inbound messages still ``received``, validates each one from its
+raw bytes (``dip.validation`` on the RCP side, the channel's interface, environment and our
+client's DIP ID as context), moves it to ``validated`` or ``rejected``, opens categorised
+exceptions (schema, business rule, unknown MPAN, out of order, duplicate) and queues the L4
+status message (``StatusReply``) that ``messaging.inbound.status`` sends to the DIP. Idempotent:
+a message that is no longer ``received`` is skipped, so a re-run (sweeper, redelivered task)
+does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dip.codes import CODES, Side
+from dip.envelope import Message as DipMessage
+from dip.envelope import parse_batch
+from dip.errors import Finding, Level
+from dip.responses import body_for
+from dip.timeutil import parse_timestamp
+from dip.validation import ValidationContext, validate_message
+from messaging import services as store
+from messaging.inbound.models import InboundReceipt, StatusReply
+from messaging.models import ExceptionCategory, Message, RawBody
+from messaging.states import Direction, State
+
+log = logging.getLogger(__name__)
+MPAN_CODES = frozenset({"RCP1061"})
+ACTOR = "inbound-processor"
+
+
+def category_for(finding: Finding) -> str:
+    if finding.code in MPAN_CODES:
+        return ExceptionCategory.UNKNOWN_MPAN
+    if finding.level <= Level.SCHEMA:
+        return ExceptionCategory.SCHEMA
+    return ExceptionCategory.BUSINESS_RULE
+
+
+def _items(raw: RawBody, cache: dict[int, list[Any]]) -> list[Any]:
+    if raw.pk not in cache:
+        batch = parse_batch(store.raw_bytes(raw), side=Side.RCP, max_bytes=1 << 40)
+        cache[raw.pk] = [m.item for m in batch.messages]
+    return cache[raw.pk]
+
+
+def dip_message(message: Message, cache: dict[int, list[Any]] | None = None) -> DipMessage:
+    """The array element this message came as, from the stored raw bytes."""
+    items = _items(message.raw, {} if cache is None else cache)
+    index = message.raw_index or 0
+    return DipMessage(items[index] if index < len(items) else None, index)
+
+
+def _channel_interface(raw_id: int) -> str | None:
+    receipt = InboundReceipt.objects.filter(raw_id=raw_id, verified=True).only("interface_id")
+    first = receipt.first()
+    return first.interface_id if first else None
+
+
+def process_messages(message_ids: Iterable[int]) -> int:
+    """Validate and settle each message still ``received``; returns how many moved."""
+    messages = list(
+        Message.objects.select_related("raw")
+        .filter(pk__in=list(message_ids), direction=Direction.INBOUND, state=State.RECEIVED)
+        .order_by("id")
+    )
+    cache: dict[int, list[Any]] = {}
+    channels: dict[int, str | None] = {}
+    moved = 0
+    for message in messages:
+        if message.raw_id not in channels:
+            channels[message.raw_id] = _channel_interface(message.raw_id)
+        try:
+            moved += _process(message, cache, channels[message.raw_id])
+        except Exception:
+            log.exception("inbound: processing message %s failed; the sweeper retries", message.pk)
+    return moved
+
+
+def _process(message: Message, cache: dict[int, list[Any]], channel_interface: str | None) -> int:
+    m = dip_message(message, cache)
+    ctx = ValidationContext(
+        side=Side.RCP,
+        spec_version=message.spec_version,
+        environment=message.environment,
+        channel_interface_id=channel_interface,
+        recipient_dip_id=message.dip_id,
+        now=message.created,
+    )
+    result = validate_message(m, ctx)
+    error = result.first_error
+    now = timezone.now()
+    with transaction.atomic():
+        message.findings = [_finding(f) for f in result.findings][:100]
+        Message.objects.filter(pk=message.pk).update(findings=message.findings)
+        to_state = State.REJECTED if error else State.VALIDATED
+        reason = error.as_text() if error else "levels 2-4 passed"
+        if not store.transition(message, to_state, actor=ACTOR, reason=reason):
+            return 0
+        if error is not None:
+            store.open_exception(
+                message,
+                category=category_for(error),
+                code=error.code,
+                summary=f"{error.as_text()} at {error.path}: {error.message}",
+                details={"findings": message.findings},
+            )
+        _check_order(message)
+        text = error.as_text() if error else CODES["RCP0000"].text()
+        help_text = f"{error.path}: {error.message}" if error else None
+        item = body_for(m, sender_id=message.dip_id, text=text, help=help_text)
+        StatusReply.objects.get_or_create(
+            message=message,
+            defaults={
+                "dip_id": message.dip_id,
+                "environment": message.environment,
+                "code": error.code if error else "RCP0000",
+                "body": item.to_dict(),
+                "next_attempt_at": now,
+                "created": now,
+            },
+        )
+    return 1
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": str(f.severity),
+        "level": int(f.level),
+        "path": f.path,
+        "message": f.message[:300],
+    }
+
+
+def _sender_time(message: Message) -> str:
+    s1 = message.common_block.get("S1") if isinstance(message.common_block, dict) else None
+    value = s1.get("senderTimestamp") if isinstance(s1, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _check_order(message: Message) -> None:
+    """A message older (by sender time) than one already received for the same MPAN and
+    interface arrived out of order: flag it for the client (it is still delivered)."""
+    mine = _sender_time(message)
+    if not message.mpan_core or not mine:
+        return
+    mine_at = _parse(mine)
+    newer = (
+        Message.objects.filter(
+            direction=Direction.INBOUND,
+            mpan_core=message.mpan_core,
+            interface_id=message.interface_id,
+            id__lt=message.pk,
+        )
+        .order_by("-id")
+        .values_list("public_id", "common_block")[:20]
+    )
+    for public_id, common in newer:
+        theirs = (
+            (common.get("S1") or {}).get("senderTimestamp") if isinstance(common, dict) else None
+        )
+        if isinstance(theirs, str) and mine_at is not None:
+            theirs_at = _parse(theirs)
+            if theirs_at is not None and theirs_at > mine_at:
+                store.open_exception(
+                    message,
+                    category=ExceptionCategory.OUT_OF_ORDER,
+                    summary=f"sent {mine}, after message {public_id} sent {theirs} arrived",
+                    details={"newer_message": str(public_id)},
+                )
+                return
+
+
+def _parse(text: str) -> Any:
+    try:
+        return parse_timestamp(text)
+    except (ValueError, TypeError):
+        return None
+
+
+def record_duplicates(receipt_id: int) -> int:
+    """Open (or keep) a DUPLICATE exception on each stored message the DIP delivered again."""
+    receipt = InboundReceipt.objects.filter(pk=receipt_id).first()
+    if receipt is None or not receipt.duplicate_transaction_ids:
+        return 0
+    count = 0
+    for message in Message.objects.filter(
+        direction=Direction.INBOUND,
+        environment=receipt.environment,
+        transaction_id__in=receipt.duplicate_transaction_ids,
+    ):
+        store.open_exception(
+            message,
+            category=ExceptionCategory.DUPLICATE,
+            code="RCP1006",
+            summary=f"delivered again by the DIP ({message.duplicate_count} repeat(s) so far)",
+            details={"receipt_id": receipt.pk},
+        )
+        count += 1
+    return count
