@@ -119,16 +119,18 @@ def _schemas(conn: Any) -> list[str]:
 
 
 def check_migrations(config: ReadinessConfig) -> str:
-    from django.db import connection
+    from psycopg import sql
 
     expected = expected_migrations()
     behind: list[str] = []
     with _pg_connect(config) as conn:
         schemas = _schemas(conn)
         for schema in schemas:
-            table = f"{connection.ops.quote_name(schema)}.django_migrations"
+            query = sql.SQL("SELECT app, name FROM {}.django_migrations").format(
+                sql.Identifier(schema)
+            )
             try:
-                applied = {tuple(r) for r in conn.execute(f"SELECT app, name FROM {table}")}  # noqa: S608
+                applied = {tuple(r) for r in conn.execute(query)}
             except Exception:
                 behind.append(f"{schema}: no migrations table")
                 continue

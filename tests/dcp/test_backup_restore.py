@@ -89,7 +89,7 @@ def _counts(url: str) -> dict[str, Any]:
         out = {}
         for schema in ("t_alpha", "t_beta"):
             for table in ("messaging_message", "messaging_transition", "audit_auditevent"):
-                row = conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()  # noqa: S608
+                row = conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()
                 out[f"{schema}.{table}"] = row[0] if row else None
         row = conn.execute("SELECT count(*) FROM public.audit_auditevent").fetchone()
         out["public.audit_auditevent"] = row[0] if row else None
@@ -107,7 +107,7 @@ def scratch_dbs():
 
 
 def test_backup_restore_verify(tmp_path, scratch_dbs):
-    src, dst, refused = scratch_dbs
+    src, dst, _ = scratch_dbs
     media = tmp_path / "media"
     (media / "raw" / "ab").mkdir(parents=True)
     (media / "raw" / "ab" / "body.bin").write_bytes(b"\x00archived raw body\xff")
@@ -144,7 +144,7 @@ def test_backup_restore_verify(tmp_path, scratch_dbs):
 
 
 def test_restore_refuses_an_existing_database_and_a_corrupt_backup(tmp_path, scratch_dbs):
-    src, _, refused = scratch_dbs
+    _, _, refused = scratch_dbs
     media = tmp_path / "media"
     media.mkdir()
     backup = _backup(_url(connection.settings_dict["NAME"]), tmp_path / "b", media)
