@@ -27,5 +27,6 @@ urlpatterns = [
     path("setup/", include("participants.urls")),
     path("api/v1/", include("certificates.api.urls")),
     path("certificates/", include("certificates.urls")),
+    path("api/v1/", include("messaging.outbound.api.urls")),
     *common_urlpatterns,
 ]

@@ -192,6 +192,75 @@ def transition(
     return True
 
 
+def transition_many(
+    messages: list[Message],
+    to_state: str,
+    *,
+    actor: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    per_message: dict[int, dict[str, Any]] | None = None,
+    at: datetime | None = None,
+) -> list[Message]:
+    """``transition()`` for a batch (the outbound sender moves a DIP batch at once).
+
+    Same rules: every message must be allowed to make the move (else IllegalTransition), and
+    only those still in the state the caller saw are moved (one UPDATE per distinct from-state);
+    their Transition rows and feed events are bulk-inserted. Returns the messages moved — the
+    others lost a race and should be reloaded. ``per_message`` adds details per message pk."""
+    for m in messages:
+        if not can_move(m.direction, m.state, to_state):
+            raise IllegalTransition(m, to_state)
+    if not messages:
+        return []
+    now = at or timezone.now()
+    moved: list[Message] = []
+    with transaction.atomic():
+        by_state: dict[str, list[Message]] = {}
+        for m in messages:
+            by_state.setdefault(m.state, []).append(m)
+        for from_state, group in by_state.items():
+            ids = set(  # row locks: a concurrent mover either went first or waits
+                Message.objects.select_for_update()
+                .filter(pk__in=[m.pk for m in group], state=from_state)
+                .values_list("pk", flat=True)
+            )
+            if not ids:
+                continue
+            Message.objects.filter(pk__in=ids, state=from_state).update(
+                state=to_state, state_changed_at=now
+            )
+            moved.extend(m for m in group if m.pk in ids)
+        Transition.objects.bulk_create(
+            Transition(
+                message=m,
+                from_state=m.state,
+                to_state=to_state,
+                at=now,
+                actor=actor,
+                reason=reason[:500],
+                details={**(details or {}), **((per_message or {}).get(m.pk) or {})},
+            )
+            for m in moved
+        )
+        for m in moved:
+            m.state, m.state_changed_at = to_state, now
+        if to_state in NOTIFY_STATES:
+            FeedEvent.objects.bulk_create(
+                FeedEvent(
+                    kind=FeedEvent.Kind.STATUS_CHANGED,
+                    message=m,
+                    mpan_core=m.mpan_core,
+                    interface_id=m.interface_id,
+                    payload=_feed_payload(m, reason=reason),
+                    created=now,
+                )
+                for m in moved
+                if m.direction == Direction.OUTBOUND
+            )
+    return moved
+
+
 def is_final(message: Message) -> bool:
     return message.state in FINAL_STATES[Direction(message.direction)]
 

@@ -58,6 +58,7 @@ TENANT_APPS = [
     "certificates",
     "participants",
     "messaging",
+    "messaging.outbound",
     "messaging.inbound",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
@@ -269,6 +270,7 @@ CELERY_TASK_ROUTES = {
     "housekeeping.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "participants.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "certificates.*": {"queue": "certificates"},
+    "messaging_outbound.*": {"queue": "outbound", "routing_key": "outbound"},
     "messaging_inbound.push_*": {"queue": "delivery", "routing_key": "delivery"},
     "messaging_inbound.*": {"queue": "inbound", "routing_key": "inbound"},
 }
@@ -285,6 +287,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "certificates.scan_dispatch",
         "schedule": crontab(minute=5, hour=2),
     },
+    "outbound-sweep": {"task": "messaging_outbound.sweep_dispatch", "schedule": 5.0},
+    "outbound-timers": {"task": "messaging_outbound.timers_dispatch", "schedule": 5.0},
     "inbound-sweep": {"task": "messaging_inbound.sweep_dispatch", "schedule": 30.0},
     "inbound-archive-raw": {
         "task": "messaging_inbound.archive_dispatch",
@@ -350,6 +354,34 @@ PUSH_RETRY_SCHEDULE = [
 PUSH_PAUSE_AFTER_HOURS = env.float("DCP_PUSH_PAUSE_AFTER_HOURS", default=24.0)
 PUSH_TIMEOUT = env.float("DCP_PUSH_TIMEOUT", default=10.0)
 PUSH_SECRET_OVERLAP_HOURS = env.float("DCP_PUSH_SECRET_OVERLAP_HOURS", default=24.0)
+
+# --- outbound pipeline (docs/outbound.md) -----------------------------------------------------
+# Send API base URL per DIP environment (issued at onboarding); default: the local sandbox.
+DIP_BASE_URLS = {
+    name: env.str(f"DCP_DIP_BASE_URL_{name}", default="http://127.0.0.1:8800")
+    for name in ("DEV", "UIT", "SIT", "SITB", "PRD")
+}
+DIP_CA_FILE = env.str("DCP_DIP_CA_FILE", default="")  # extra trust for the DIP's TLS server
+DIP_TIMEOUT = env.float("DCP_DIP_TIMEOUT", default=10.0)  # seconds per Send API call
+OUTBOUND = {
+    "BATCH_SIZE": env.int("DCP_OUTBOUND_BATCH_SIZE", default=100),
+    # Interfaces whose messages go one per POST (every interface may be batched by default).
+    "UNBATCHED_INTERFACES": env.list("DCP_OUTBOUND_UNBATCHED_INTERFACES", default=[]),
+    # Per-MPAN order: "*" = every interface with an MPAN, or a list of interface IDs.
+    "ORDERED_INTERFACES": env.list("DCP_OUTBOUND_ORDERED_INTERFACES", default=["*"]),
+    "TENANT_CONCURRENCY": env.int("DCP_OUTBOUND_TENANT_CONCURRENCY", default=2),
+    "DIP_ID_CONCURRENCY": env.int("DCP_OUTBOUND_DIP_ID_CONCURRENCY", default=2),
+    "LEASE_SECONDS": env.float("DCP_OUTBOUND_LEASE_SECONDS", default=60.0),
+    "LOOP_SECONDS": env.float("DCP_OUTBOUND_LOOP_SECONDS", default=20.0),
+    # Retries: exponential back-off with full jitter up to a maximum total wait (DIP rules).
+    "RETRY_BASE_DELAY": env.float("DCP_OUTBOUND_RETRY_BASE_DELAY", default=1.0),
+    "RETRY_MAX_DELAY": env.float("DCP_OUTBOUND_RETRY_MAX_DELAY", default=60.0),
+    "RETRY_MAX_WAIT": env.float("DCP_OUTBOUND_RETRY_MAX_WAIT", default=3600.0),
+    "RETRY_MAX_ATTEMPTS": env.int("DCP_OUTBOUND_RETRY_MAX_ATTEMPTS", default=200),
+    # Timers (seed 003: async L4 mean <= 6 s and p90 <= 12 s at average load): a message with
+    # no L4 status this long after the DIP accepted it expires with a TIMEOUT exception.
+    "STATUS_TIMEOUT_SECONDS": env.float("DCP_OUTBOUND_STATUS_TIMEOUT", default=12.0),
+}
 
 # --- storage, static, i18n ------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -1,0 +1,191 @@
+"""The sender: claim due outbox entries of one (environment, DIP ID, interface) group as a DIP
+batch, sign and POST it, record the attempt and move the messages on.
+
+* ``nudge()`` enqueues ``send_group`` after a submission commits (deduplicated in the cache;
+  the flag is cleared before every claim, so a nudge is never lost between claims).
+* ``claim()`` is serialised per group by a transaction-level advisory lock and leases what it
+  takes; an entry whose lease runs out (a killed worker) is claimable again and is resent with
+  the *same* bytes and senderUniqueReference.
+* Per-MPAN order: an ordered entry is not claimed while an earlier pending entry for the same
+  MPAN is in flight, backing off, or waiting in another group.
+* ``send_group()`` holds a tenant slot and a DIP ID slot (``slots``) while it works and yields
+  the worker after ``LOOP_SECONDS`` so other tenants get their turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from messaging.models import Message
+from messaging.outbound.conf import OutboundSettings, outbound_settings
+from messaging.outbound.models import OutboxEntry
+from messaging.outbound.services import outcome
+from messaging.outbound.services.clients import NotConfigured, sender_for
+from messaging.outbound.services.slots import send_slots
+
+log = logging.getLogger(__name__)
+WORKER = f"{socket.gethostname()}"
+_NUDGE_TTL = 30  # seconds; the flag is cleared by the sender, this only bounds a lost one
+
+_CLAIM = """
+WITH due AS (
+    SELECT o.message_id FROM messaging_outbound_outboxentry o
+    WHERE o.pending AND o.environment = %(env)s AND o.dip_id = %(dip)s
+      AND o.interface_id = %(iface)s AND o.due_at <= %(now)s
+      AND (o.lease_until IS NULL OR o.lease_until < %(now)s)
+      AND NOT (o.ordered AND EXISTS (
+          SELECT 1 FROM messaging_outbound_outboxentry p
+          WHERE p.pending AND p.ordered AND p.mpan_core = o.mpan_core
+            AND p.message_id < o.message_id
+            AND (p.environment <> o.environment OR p.dip_id <> o.dip_id
+                 OR p.interface_id <> o.interface_id OR p.due_at > %(now)s
+                 OR (p.lease_until IS NOT NULL AND p.lease_until >= %(now)s))))
+    ORDER BY o.message_id
+    LIMIT %(limit)s
+)
+UPDATE messaging_outbound_outboxentry e
+SET lease_until = %(now)s + make_interval(secs => %(lease)s),
+    attempts = e.attempts + 1,
+    first_attempt_at = COALESCE(e.first_attempt_at, %(now)s)
+FROM due WHERE e.message_id = due.message_id
+RETURNING e.message_id
+"""
+
+
+@dataclass(frozen=True)
+class Group:
+    environment: str
+    dip_id: str
+    interface_id: str
+
+
+def _nudge_key(group: Group) -> str:
+    schema = connection.schema_name
+    return f"outbound:nudge:{schema}:{group.environment}:{group.dip_id}:{group.interface_id}"
+
+
+def nudge(environment: str, dip_id: str, interface_id: str, *, force: bool = False) -> bool:
+    """Ask a worker to send this group's due entries; at most one nudge waits at a time."""
+    from messaging.outbound.tasks import send_group
+
+    group = Group(environment, dip_id, interface_id)
+    try:
+        first = cache.add(_nudge_key(group), 1, timeout=_NUDGE_TTL)
+    except Exception:  # cache (Redis) down: nudge anyway, the sweeper covers a lost one
+        first = True
+    if not (first or force):
+        return False
+    try:
+        send_group.delay(environment, dip_id, interface_id)
+    except Exception:  # broker down: the row is committed, the sweeper will find it
+        log.warning("outbound nudge failed for %s; the sweeper will send it", group)
+        return False
+    return True
+
+
+def claim(group: Group, conf: OutboundSettings) -> list[OutboxEntry]:
+    limit = conf.batch_size_for(group.interface_id)
+    with transaction.atomic(), connection.cursor() as cur:
+        lock = zlib.crc32(f"claim:{group}".encode()) - 2**31
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
+        cur.execute(
+            _CLAIM,
+            {
+                "env": group.environment,
+                "dip": group.dip_id,
+                "iface": group.interface_id,
+                "limit": limit,
+                "lease": conf.lease_seconds,
+                "now": timezone.now(),
+            },
+        )
+        ids = [row[0] for row in cur.fetchall()]
+    if not ids:
+        return []
+    return list(OutboxEntry.objects.filter(message_id__in=ids).order_by("message_id"))
+
+
+def send_group(*, environment: str, dip_id: str, interface_id: str) -> int:
+    """Send due entries of the group until none is left or the loop budget is spent."""
+    conf = outbound_settings()
+    group = Group(environment, dip_id, interface_id)
+    sent = 0
+    with send_slots(
+        dip_id=dip_id, tenant_limit=conf.tenant_concurrency, dip_id_limit=conf.dip_id_concurrency
+    ) as ok:
+        if not ok:
+            return 0  # the slot holders loop until the group is empty
+        deadline = time.monotonic() + conf.loop_seconds
+        while True:
+            with contextlib.suppress(Exception):  # cache down: the sweeper covers us
+                cache.delete(_nudge_key(group))
+            entries = claim(group, conf)
+            if not entries:
+                return sent
+            sent += send_batch(group, entries, conf)
+            if time.monotonic() > deadline:
+                break
+    nudge(environment, dip_id, interface_id, force=True)  # more to do: yield, come back
+    return sent
+
+
+def send_batch(group: Group, entries: list[OutboxEntry], conf: OutboundSettings) -> int:
+    messages = list(
+        Message.objects.filter(pk__in=[e.message_id for e in entries])
+        .select_related("raw")
+        .order_by("id")
+    )
+    from messaging.services import raw_bytes
+
+    items = [raw_bytes(m.raw) for m in messages]
+    body = b"[" + b",".join(i[1:-1] for i in items) + b"]"  # each raw is a one-element array
+    try:
+        sender = sender_for(environment=group.environment, dip_id=group.dip_id)
+    except NotConfigured as exc:
+        outcome.not_configured(entries, messages, str(exc), conf)
+        return 0
+    started = timezone.now()
+    t0 = time.perf_counter()
+    result = sender.client.send(group.interface_id, body)
+    duration = time.perf_counter() - t0
+    outcome.record(
+        group=group,
+        entries=entries,
+        messages=messages,
+        body=body,
+        result=result,
+        sender=sender,
+        started=started,
+        finished=started + timedelta(seconds=duration),
+        conf=conf,
+        worker=WORKER,
+    )
+    return len(messages)
+
+
+def sweep() -> int:
+    """Re-enqueue every group with due entries not in flight (beat, via sweep_dispatch)."""
+    from messaging.outbound.tasks import send_group as task
+
+    now = timezone.now()
+    groups = (
+        OutboxEntry.objects.filter(pending=True, due_at__lte=now)
+        .exclude(lease_until__gte=now)
+        .values_list("environment", "dip_id", "interface_id")
+        .distinct()
+    )
+    count = 0
+    for environment, dip_id, interface_id in groups:
+        task.delay(environment, dip_id, interface_id)
+        count += 1
+    return count

@@ -1,0 +1,167 @@
+"""Status messages about our messages (PROTOCOL.md §4.5, §5): DIP L2 failures and recipients'
+L3/L4 outcomes, correlated by transactionID, else senderUniqueReference.
+
+The inbound status-message webhook calls ``apply_status_messages(raw)`` with the callback body
+(a StandardResponseArray) after verifying it. Success (``MSG0000``/``RCP0000``) settles an
+accepted message; any other code rejects it (REJECTED_BY_DIP for MSG codes, else
+REJECTED_BY_RECIPIENT) with an exception. Every status is kept as a StatusReport, also when the
+message is already final (a second recipient's answer). A late status resolves a TIMEOUT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from dip.responses import StandardResponseBody, parse_status_messages
+from messaging import services as core
+from messaging.models import ExceptionCategory, Message, MessageException
+from messaging.outbound.models import OutboxEntry, StatusReport
+from messaging.states import Direction, State
+
+ACTOR = "dip-status"
+SETTLE_FROM = frozenset({State.SENT, State.ACCEPTED, State.EXPIRED})
+REJECT_FROM = frozenset({State.SENT, State.ACCEPTED, State.EXPIRED})
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    received: int
+    matched: int
+    settled: int
+    rejected: int
+    unmatched: list[str]
+
+
+def apply_status_messages(raw: bytes) -> StatusResult:
+    bodies, findings = parse_status_messages(raw)
+    if findings:
+        raise ValueError(f"not a StandardResponseArray: {findings[0].message}")
+    return apply_status_bodies(bodies)
+
+
+def apply_status_bodies(bodies: list[StandardResponseBody]) -> StatusResult:
+    txns = {b.transactionID for b in bodies if b.transactionID}
+    surs = {b.senderUniqueReference for b in bodies if b.senderUniqueReference}
+    now = timezone.now()
+    with transaction.atomic():
+        found = list(
+            Message.objects.select_for_update()
+            .filter(direction=Direction.OUTBOUND)
+            .filter(Q(transaction_id__in=txns) | Q(sender_unique_reference__in=surs))
+        )
+        by_txn = {m.transaction_id: m for m in found if m.transaction_id}
+        by_sur = {m.sender_unique_reference: m for m in found}
+        reports, unmatched = [], []
+        settle: dict[int, Message] = {}
+        reject: dict[int, tuple[Message, StandardResponseBody]] = {}
+        fill_txn: list[Message] = []
+        for b in bodies:
+            m = by_txn.get(b.transactionID or "") or by_sur.get(b.senderUniqueReference or "")
+            if m is None:
+                unmatched.append(b.transactionID or b.senderUniqueReference or "?")
+            elif b.transactionID and not m.transaction_id:
+                m.transaction_id = b.transactionID  # MSG1006 after a lost response: learnt here
+                fill_txn.append(m)
+            reports.append(
+                StatusReport(
+                    message=m,
+                    transaction_id=b.transactionID or "",
+                    sender_unique_reference=b.senderUniqueReference or "",
+                    code=b.code or "",
+                    text=(b.message or "")[:200],
+                    help=(b.help or "")[:500],
+                    sender_id=b.senderID or "",
+                    success=b.is_success,
+                    received_at=now,
+                    body=b.to_dict(),
+                )
+            )
+            if m is None:
+                continue
+            if b.is_success:
+                if m.pk not in reject:
+                    settle[m.pk] = m
+            else:
+                settle.pop(m.pk, None)
+                reject.setdefault(m.pk, (m, b))
+        StatusReport.objects.bulk_create(reports)
+        if fill_txn:
+            Message.objects.bulk_update(fill_txn, ["transaction_id"])
+        settled = core.transition_many(
+            [m for m in settle.values() if m.state in SETTLE_FROM],
+            State.SETTLED,
+            actor=ACTOR,
+            reason="L4 status: success",
+        )
+        rejected = core.transition_many(
+            [m for m, _ in reject.values() if m.state in REJECT_FROM],
+            State.REJECTED,
+            actor=ACTOR,
+            reason="status message: rejected",
+            per_message={
+                pk: {"code": b.code, "message": b.message} for pk, (_, b) in reject.items()
+            },
+        )
+        for m, b in reject.values():
+            code = b.code or ""
+            core.open_exception(
+                m,
+                category=(
+                    ExceptionCategory.REJECTED_BY_DIP
+                    if code.startswith("MSG")
+                    else ExceptionCategory.REJECTED_BY_RECIPIENT
+                ),
+                code=code,
+                summary=f"{b.senderID}: {b.message or code} {b.help or ''}".strip(),
+            )
+        done = [m.pk for m in settled] + [m.pk for m in rejected]
+        if done:
+            OutboxEntry.objects.filter(message_id__in=done).update(status_due_at=None)
+            MessageException.objects.filter(
+                message_id__in=done,
+                category=ExceptionCategory.TIMEOUT,
+                status=MessageException.Status.OPEN,
+            ).update(
+                status=MessageException.Status.RESOLVED,
+                resolved_at=now,
+                resolved_by=ACTOR,
+                resolution="status arrived late",
+            )
+    return StatusResult(
+        len(bodies), len(bodies) - len(unmatched), len(settled), len(rejected), unmatched
+    )
+
+
+def expire_overdue(*, limit: int = 1000) -> int:
+    """Timer: accepted messages whose L4 status has not arrived in time → EXPIRED + TIMEOUT."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            OutboxEntry.objects.select_for_update(skip_locked=True)
+            .filter(status_due_at__lt=now)
+            .order_by("status_due_at")[:limit]
+        )
+        if not due:
+            return 0
+        messages = list(
+            Message.objects.filter(pk__in=[e.message_id for e in due], state=State.ACCEPTED)
+        )
+        expired = core.transition_many(
+            messages, State.EXPIRED, actor="outbound-timer", reason="no L4 status in time"
+        )
+        for m in expired:
+            entry = next(e for e in due if e.message_id == m.pk)
+            waited = (now - (entry.accepted_at or now)).total_seconds()
+            core.open_exception(
+                m,
+                category=ExceptionCategory.TIMEOUT,
+                code="L4_TIMEOUT",
+                summary=f"No status {waited:.0f} s after the DIP accepted it.",
+            )
+        OutboxEntry.objects.filter(message_id__in=[e.message_id for e in due]).update(
+            status_due_at=None
+        )
+    return len(expired)
