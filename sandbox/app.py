@@ -1,5 +1,5 @@
 """The ASGI application: DIP API (unprefixed = the registry's edition, ``/v2.1.0`` and
-``/v2.2.1`` = that edition), admin API, read-only web pages, ``/healthz``."""
+``/v2.2.1`` = that edition), admin API, read-only web pages, ``/healthz`` and ``/readyz``."""
 
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ def build_app(sb: Sandbox) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await sb.start()
+        app.state.ready = True
         try:
             yield
         finally:
+            app.state.ready = False
             await sb.stop()
 
     async def healthz(request: Request) -> Response:
@@ -41,11 +43,19 @@ def build_app(sb: Sandbox) -> Starlette:
             }
         )
 
+    async def readyz(request: Request) -> Response:
+        # Ready once start-up (store, hot validators, engines) has finished; 503 before/after.
+        ready = bool(getattr(request.app.state, "ready", False))
+        return JSONResponse(
+            {"status": "ok" if ready else "starting"}, status_code=200 if ready else 503
+        )
+
     async def ca_pem(request: Request) -> Response:
         return Response(sb.pki.ca_cert_pem, media_type="application/x-pem-file")
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/sandbox/ca.pem", ca_pem),
         *web.routes(sb),
         *admin.build(sb),
