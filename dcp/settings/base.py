@@ -14,6 +14,8 @@ import environ
 from celery.schedules import crontab
 from kombu import Exchange, Queue
 
+from dcp.logging import build_logging
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -60,6 +62,7 @@ TENANT_APPS = [
     "messaging",
     "messaging.outbound",
     "messaging.inbound",
+    "retention",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -73,6 +76,7 @@ TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "dcp.middleware.RequestIdMiddleware",
+    "dcp.metrics.MetricsMiddleware",
     # DIP webhooks (/dip/inbound/<token>/) on any host, ahead of host routing and sessions.
     "messaging.inbound.webhook.InboundWebhookMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
@@ -270,11 +274,23 @@ CELERY_TASK_ROUTES = {
     "housekeeping.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "participants.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "certificates.*": {"queue": "certificates"},
+    "retention.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "messaging_outbound.*": {"queue": "outbound", "routing_key": "outbound"},
     "messaging_inbound.push_*": {"queue": "delivery", "routing_key": "delivery"},
     "messaging_inbound.*": {"queue": "inbound", "routing_key": "inbound"},
 }
+# dcp.health: the housekeeping.heartbeat_dispatch task and the worker heartbeat bootstep.
+CELERY_IMPORTS = ["dcp.health"]
 CELERY_BEAT_SCHEDULE = {
+    "housekeeping-heartbeat": {
+        "task": "housekeeping.heartbeat_dispatch",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "retention-purge": {
+        "task": "retention.purge_dispatch",
+        "schedule": crontab(minute=40, hour=3),
+    },
     "audit-verify-chains": {
         "task": "audit.verify_chains_dispatch",
         "schedule": crontab(minute=17, hour=3),
@@ -407,21 +423,25 @@ TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "dcp.middleware.RequestIdLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env.str("DCP_LOG_LEVEL", default="INFO")},
+# --- operability (docs/operations.md) ----------------------------------------------------------
+DCP_LOG_FORMAT = env.str("DCP_LOG_FORMAT", default="plain")  # json | plain (prod: json)
+DCP_LOG_LEVEL = env.str("DCP_LOG_LEVEL", default="INFO")
+LOGGING = build_logging(fmt=DCP_LOG_FORMAT, level=DCP_LOG_LEVEL)
+DCP_METRICS_TOKEN = env.str("DCP_METRICS_TOKEN", default="")  # empty: staff sessions only
+DCP_METRICS_CACHE_SECONDS = env.float("DCP_METRICS_CACHE_SECONDS", default=15.0)
+DCP_METRICS_WINDOW_HOURS = env.int("DCP_METRICS_WINDOW_HOURS", default=24)
+DCP_METRICS_CERT_DAYS = [int(d) for d in env.list("DCP_METRICS_CERT_DAYS", default=[7, 14, 30])]
+DCP_METRICS_ENDPOINT_MODELS = ["messaging_inbound.ClientEndpoint"]
+DCP_READYZ_CACHE_SECONDS = env.float("DCP_READYZ_CACHE_SECONDS", default=5.0)
+DCP_HEARTBEAT_PREFIX = env.str("DCP_HEARTBEAT_PREFIX", default="dcp:heartbeat")
+DCP_WORKER_HEARTBEAT_INTERVAL = env.float("DCP_WORKER_HEARTBEAT_INTERVAL", default=15.0)
+DCP_WORKER_HEARTBEAT_MAX_AGE = env.float("DCP_WORKER_HEARTBEAT_MAX_AGE", default=60.0)
+DCP_BEAT_HEARTBEAT_MAX_AGE = env.float("DCP_BEAT_HEARTBEAT_MAX_AGE", default=180.0)
+# Retention defaults for a tenant without its own policy (retention.RetentionPolicy), in days.
+RETENTION_DEFAULTS = {
+    "raw_body_days": env.int("DCP_RETENTION_RAW_BODY_DAYS", default=2557),
+    "message_days": env.int("DCP_RETENTION_MESSAGE_DAYS", default=2557),
+    "log_days": env.int("DCP_RETENTION_LOG_DAYS", default=400),
 }
 DCP_ENVIRONMENT_BADGE = env.str("DCP_ENVIRONMENT_BADGE", default="DEV")
 WHITENOISE_USE_FINDERS = True

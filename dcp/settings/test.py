@@ -14,7 +14,7 @@ STORAGES = {
 }
 ACCOUNT_RATE_LIMITS = {"login_failed": "100/m/ip,50/5m/key"}
 CACHES["default"]["KEY_PREFIX"] = "test"
-LOGGING["root"] = {**LOGGING["root"], "level": "WARNING"}  # type: ignore[dict-item]
+LOGGING["root"] = {**LOGGING["root"], "level": "WARNING"}
 
 
 # Tests use their own Redis database so a running `make run` worker never steals test tasks.
