@@ -100,8 +100,11 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         elapsed = time.perf_counter() - started
+        # Views answered by middleware (the DIP webhook) name themselves: request.metrics_route.
         match = getattr(request, "resolver_match", None)
-        route = (match.view_name or match.route or "unnamed") if match else "unmatched"
+        route = getattr(request, "metrics_route", None) or (
+            (match.view_name or match.route or "unnamed") if match else "unmatched"
+        )
         labels = {
             "route": route,
             "method": request.method or "",
