@@ -129,9 +129,7 @@ class Rig:
         )
 
     def fault(self, **fault: Any) -> None:
-        httpx.post(
-            self.sandbox_url + "/admin/faults", headers=ADMIN, json=fault
-        ).raise_for_status()
+        httpx.post(self.sandbox_url + "/admin/faults", headers=ADMIN, json=fault).raise_for_status()
 
     def stats(self) -> dict[str, Any]:
         data: dict[str, Any] = httpx.get(self.sandbox_url + "/admin/stats", headers=ADMIN).json()
@@ -157,9 +155,12 @@ def register_with_sandbox(url: str, *, dip_id: str, api_key: str, dcp_id: str, s
 
 @pytest.fixture
 def rig(
-    tenant_a: Any, dcp_ready: dict[str, list[str]], dcp_admin: Any, sandbox_url: str,
+    tenant_a: Any,
+    dcp_ready: dict[str, list[str]],  # noqa: F811 (the imported fixture)
+    dcp_admin: Any,  # noqa: F811
+    sandbox_url: str,
     status_receiver: Receiver,
-) -> Iterator[Rig]:  # fmt: skip
+) -> Iterator[Rig]:
     from tenants.roles import ClientRole
     from tests.factories import member
 
