@@ -100,50 +100,51 @@ def setup_home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _submit(
+    request: HttpRequest, form: Any, action: Callable[[dict[str, Any]], Any], success: str
+) -> Any:
+    """Validate a posted form, then run the service with its cleaned data (errors → messages)."""
+    if not form.is_valid():
+        _form_error(request, form)
+        return None
+    return _run(request, lambda: action(form.cleaned_data), success)
+
+
 @require_POST
 @requires(MANAGE)
 def profile_update(request: HttpRequest) -> HttpResponse:
-    form = forms.ProfileForm(request.POST)
-    if form.is_valid():
-        _run(
-            request,
-            lambda: checklist.update_profile(actor=acting_user(request), **form.cleaned_data),
-            "Company details saved.",
-        )
-    else:
-        _form_error(request, form)
+    _submit(
+        request,
+        forms.ProfileForm(request.POST),
+        lambda data: checklist.update_profile(actor=acting_user(request), **data),
+        "Company details saved.",
+    )
     return redirect("participants:home")
 
 
 @require_POST
 @requires(MANAGE)
 def checklist_update(request: HttpRequest, environment: str, step: int) -> HttpResponse:
-    form = forms.ChecklistForm(request.POST)
-    if form.is_valid():
-        _run(
-            request,
-            lambda: checklist.update_checklist_item(
-                environment=environment, step=step, actor=acting_user(request), **form.cleaned_data
-            ),
-            f"{environment} step {step} updated.",
-        )
-    else:
-        _form_error(request, form)
+    _submit(
+        request,
+        forms.ChecklistForm(request.POST),
+        lambda data: checklist.update_checklist_item(
+            environment=environment, step=step, actor=acting_user(request), **data
+        ),
+        f"{environment} step {step} updated.",
+    )
     return redirect("participants:home")
 
 
 @require_POST
 @requires(MANAGE)
 def mpid_role_add(request: HttpRequest) -> HttpResponse:
-    form = forms.MpidRoleForm(request.POST)
-    if form.is_valid():
-        _run(
-            request,
-            lambda: dip_ids.add_mpid_role(actor=acting_user(request), **form.cleaned_data),
-            "MPID / role added.",
-        )
-    else:
-        _form_error(request, form)
+    _submit(
+        request,
+        forms.MpidRoleForm(request.POST),
+        lambda data: dip_ids.add_mpid_role(actor=acting_user(request), **data),
+        "MPID / role added.",
+    )
     return redirect("participants:home")
 
 
