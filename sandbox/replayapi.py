@@ -98,18 +98,31 @@ def _array(items: list[bytes], token: str | None) -> Response:
     )
 
 
-async def replay(sb: Sandbox, edition: str, request: Request) -> Response:
+async def _admit_selection(
+    sb: Sandbox, request: Request, parse: Any
+) -> Response | tuple[Any, str, Any]:
+    """Shared prelude of the replay/requeue endpoints: API key + signature (``admit``), the
+    caller may act for ``recipient_id``, and the body parses into a selection."""
     admitted = await admit(sb, request)
     if isinstance(admitted, Response):
         return admitted
     principal, body = admitted
-    iid, rid = request.path_params["interface_id"], request.path_params["recipient_id"]
+    rid = request.path_params["recipient_id"]
     denied = _allowed(sb, principal, rid)
     if denied:
         return denied
-    sel = parse_message_request(body)
+    sel = parse(body)
     if isinstance(sel, str):
         return standard(400, CODES["MSG1001"].text(), sel)
+    return body, rid, sel
+
+
+async def replay(sb: Sandbox, edition: str, request: Request) -> Response:
+    checked = await _admit_selection(sb, request, parse_message_request)
+    if isinstance(checked, Response):
+        return checked
+    body, rid, sel = checked
+    iid = request.path_params["interface_id"]
     await sb.store.flush()
     rows = await asyncio.to_thread(_select_publications, sb, iid, rid, sel)
     paged = _page(sb, edition, request, body, rows)
@@ -184,17 +197,11 @@ def _publication_callbacks(sb: Sandbox, iid: str, rid: str, rows: list[Any]) -> 
 
 
 async def requeue(sb: Sandbox, edition: str, request: Request) -> Response:
-    admitted = await admit(sb, request)
-    if isinstance(admitted, Response):
-        return admitted
-    principal, body = admitted
-    iid, rid = request.path_params["interface_id"], request.path_params["recipient_id"]
-    denied = _allowed(sb, principal, rid)
-    if denied:
-        return denied
-    sel = parse_message_request(body)
-    if isinstance(sel, str):
-        return standard(400, CODES["MSG1001"].text(), sel)
+    checked = await _admit_selection(sb, request, parse_message_request)
+    if isinstance(checked, Response):
+        return checked
+    _body, rid, sel = checked
+    iid = request.path_params["interface_id"]
     key = f"pub:{iid}:{rid}"
     if edition == V221 and _busy(sb, key):
         return Response(b"", 429)
@@ -250,17 +257,10 @@ def _select_statuses(sb: Sandbox, rid: str, sel: Selection) -> list[Any]:
 
 
 async def status_replay(sb: Sandbox, edition: str, request: Request) -> Response:
-    admitted = await admit(sb, request)
-    if isinstance(admitted, Response):
-        return admitted
-    principal, body = admitted
-    rid = request.path_params["recipient_id"]
-    denied = _allowed(sb, principal, rid)
-    if denied:
-        return denied
-    sel = parse_status_request(body)
-    if isinstance(sel, str):
-        return standard(400, CODES["MSG1001"].text(), sel)
+    checked = await _admit_selection(sb, request, parse_status_request)
+    if isinstance(checked, Response):
+        return checked
+    body, rid, sel = checked
     await sb.store.flush()
     rows = await asyncio.to_thread(_select_statuses, sb, rid, sel)
     paged = _page(sb, edition, request, body, rows)
@@ -271,17 +271,10 @@ async def status_replay(sb: Sandbox, edition: str, request: Request) -> Response
 
 
 async def status_requeue(sb: Sandbox, edition: str, request: Request) -> Response:
-    admitted = await admit(sb, request)
-    if isinstance(admitted, Response):
-        return admitted
-    principal, body = admitted
-    rid = request.path_params["recipient_id"]
-    denied = _allowed(sb, principal, rid)
-    if denied:
-        return denied
-    sel = parse_status_request(body)
-    if isinstance(sel, str):
-        return standard(400, CODES["MSG1001"].text(), sel)
+    checked = await _admit_selection(sb, request, parse_status_request)
+    if isinstance(checked, Response):
+        return checked
+    _body, rid, sel = checked
     key = f"status:{rid}"
     if _busy(sb, key):
         return Response(b"", 429)
