@@ -28,5 +28,6 @@ urlpatterns = [
     path("api/v1/", include("certificates.api.urls")),
     path("certificates/", include("certificates.urls")),
     path("api/v1/", include("messaging.outbound.api.urls")),
+    path("messages/", include("messaging.urls")),
     *common_urlpatterns,
 ]
