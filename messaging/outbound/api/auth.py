@@ -52,7 +52,7 @@ class ClientApiKeyAuthentication(authentication.BaseAuthentication):
         return KEYWORD
 
 
-class ClientApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ClientApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "messaging.outbound.api.auth.ClientApiKeyAuthentication"
     name = "clientApiKey"
 

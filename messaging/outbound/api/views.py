@@ -71,7 +71,7 @@ class SubmitView(APIView):
                 dip_id=v["dip_id"],
                 interface_id=v["interface_id"],
                 environment=v.get("environment", ""),
-                items=request.data["messages"],  # as sent: validated by dip, not reshaped
+                items=v["messages"],  # each item is validated by dip, not reshaped
                 principal=principal_label(request),
                 idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
             )

@@ -5,6 +5,7 @@ outbox with a due time, so a worker never sleeps holding a send slot."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ def sender_for(*, environment: str, dip_id: str) -> Sender:
     return Sender(client, current.fingerprint, current.certificate_id, base)
 
 
-def _ssl_context(base: str, environment: str, dip_id: str) -> object | None:
+def _ssl_context(base: str, environment: str, dip_id: str) -> ssl.SSLContext | None:
     if not base.lower().startswith("https://"):
         return None
     try:

@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from dcp.db import current_schema
 from messaging.models import Message
 from messaging.outbound.conf import OutboundSettings, outbound_settings
 from messaging.outbound.models import OutboxEntry
@@ -70,7 +71,7 @@ class Group:
 
 
 def _nudge_key(group: Group) -> str:
-    schema = connection.schema_name
+    schema = current_schema()
     return f"outbound:nudge:{schema}:{group.environment}:{group.dip_id}:{group.interface_id}"
 
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+from dcp.db import current_schema
+
 
 def _key(text: str) -> int:
     return zlib.crc32(text.encode()) - 2**31  # a signed int4, as pg_advisory_lock(int, int) wants
@@ -35,7 +37,7 @@ def _release(space: int, slot: int) -> None:
 @contextmanager
 def send_slots(*, dip_id: str, tenant_limit: int, dip_id_limit: int) -> Iterator[bool]:
     """Yields True holding a tenant slot and a DIP ID slot, or False when none is free."""
-    schema = connection.schema_name
+    schema = current_schema()
     tenant_space = _key(f"outbound-tenant:{schema}")
     dip_space = _key(f"outbound-dip:{schema}:{dip_id}")
     held: list[tuple[int, int]] = []
