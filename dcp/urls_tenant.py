@@ -29,5 +29,7 @@ urlpatterns = [
     path("certificates/", include("certificates.urls")),
     path("api/v1/", include("messaging.outbound.api.urls")),
     path("messages/", include("messaging.urls")),
+    path("api/v1/", include("messaging.inbound.api.urls")),
+    path("messages/endpoints/", include("messaging.inbound.urls")),
     *common_urlpatterns,
 ]

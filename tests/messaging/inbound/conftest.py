@@ -62,7 +62,8 @@ class ClientSystem:
 
     secret: str = ""
     url: str = ""
-    received: list[tuple[dict[str, str], bytes, bool]] = field(default_factory=list)
+    received: list[tuple[dict[str, str], bytes, bool, str]] = field(default_factory=list)
+    fail_paths: set[str] = field(default_factory=set)
     status: int = 200
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -70,17 +71,21 @@ class ClientSystem:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         ok = bool(self.secret) and push.verify(self.secret, headers, body)
+        path = request.url.path
         with self.lock:
-            status = self.status
+            status = 503 if path in self.fail_paths else self.status
             if 200 <= status < 300:
-                self.received.append((headers, body, ok))
+                self.received.append((headers, body, ok, path))
         return Response(b"", status)
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self, path: str) -> list[tuple[dict[str, Any], bool, str]]:
+        """(event, signature verified, webhook-id) received on ``path``."""
         import orjson
 
         with self.lock:
-            return [orjson.loads(b) for _, b, _ in self.received]
+            return [
+                (orjson.loads(b), ok, h["webhook-id"]) for h, b, ok, p in self.received if p == path
+            ]
 
 
 @dataclass
@@ -100,7 +105,7 @@ def client_system() -> Iterator[ClientSystem]:
     system = ClientSystem()
     app = Starlette(routes=[Route("/{path:path}", system.handle, methods=["POST"])])
     with ServerThread(app) as server:
-        system.url = server.url + "/hooks/dip"
+        system.url = server.url
         yield system
 
 
@@ -177,7 +182,12 @@ def inbound_env(
     with django_db_blocker.unblock():
         tenant, token, status_token = committed(_setup_tenant)
         local_ca = committed(lambda: _local_ca(tenant))
+    from django.urls import get_resolver
+
     from dcp.asgi import application
+
+    for urlconf in ("dcp.urls_tenant", "dcp.urls_public"):  # import once, before any thread
+        get_resolver(urlconf).url_patterns
 
     saved = {
         k: getattr(settings, k)

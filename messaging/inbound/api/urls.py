@@ -1,0 +1,13 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from messaging.inbound.api.views import ClientEndpointViewSet, FeedCursorView, FeedView
+
+router = DefaultRouter()
+router.register("client-endpoints", ClientEndpointViewSet, basename="client-endpoint")
+
+urlpatterns = [
+    path("feed/", FeedView.as_view(), name="feed"),
+    path("feed/cursor/", FeedCursorView.as_view(), name="feed-cursor"),
+    *router.urls,
+]

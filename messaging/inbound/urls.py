@@ -1,0 +1,10 @@
+from django.urls import path
+
+from messaging.inbound import views
+
+app_name = "messaging_inbound"
+urlpatterns = [
+    path("", views.endpoint_list, name="endpoints"),
+    path("<int:pk>/", views.endpoint_detail, name="endpoint"),
+    path("<int:pk>/<str:verb>/", views.endpoint_action, name="endpoint_action"),
+]
