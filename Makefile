@@ -10,7 +10,7 @@ RUNDIR := .local/run
 RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT)
 LOGDIR := .local/log
 
-.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp screenshots
+.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp screenshots backup restore
 
 help:
 	@echo "make run    install, start PostgreSQL/Redis/Celery/web, load demo data, print logins"
@@ -103,3 +103,10 @@ totp: install
 
 screenshots: services
 	UPDATE_SCREENSHOTS=1 .venv/bin/pytest -q tests/browser -p no:cacheprovider
+
+backup: services
+	@scripts/backup.sh $(BACKUP_ARGS)
+
+restore: services
+	@test -n "$(BACKUP)" -a -n "$(TARGET_URL)" || { echo "usage: make restore BACKUP=dir TARGET_URL=postgres://…/newdb [MEDIA_ROOT=dir]"; exit 2; }
+	@scripts/restore.sh $(BACKUP) --target-url $(TARGET_URL) $(if $(MEDIA_ROOT),--media-root $(MEDIA_ROOT))
