@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import factory
 from allauth.mfa.models import Authenticator
@@ -26,14 +26,14 @@ class UserFactory(factory.django.DjangoModelFactory):
         dcp_operator = factory.Trait(staff_role=StaffRole.DCP_OPERATOR)
 
     @factory.post_generation
-    def mfa(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+    def mfa(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         """``UserFactory(mfa=True)`` gives the user a TOTP authenticator; the secret is kept on
         the instance as ``totp_secret`` for tests that log in with a code."""
-        self.save()
+        obj.save()
         if extracted:
             secret = generate_totp_secret()
-            TOTP.activate(self, secret)
-            self.totp_secret = secret
+            TOTP.activate(obj, secret)
+            obj.totp_secret = secret  # type: ignore[attr-defined]
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
@@ -45,13 +45,14 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 def member(tenant: Any, role: str, **user_kwargs: Any) -> User:
-    user = UserFactory(mfa=role == ClientRole.AUDITOR, **user_kwargs)
+    user = cast(User, UserFactory(mfa=role == ClientRole.AUDITOR, **user_kwargs))
     MembershipFactory(user=user, tenant=tenant, role=role)
     return user
 
 
 def staff(role: str = StaffRole.DCP_ADMIN, **user_kwargs: Any) -> User:
-    return UserFactory(staff_role=role, mfa=True, **user_kwargs)
+    user = cast(User, UserFactory(staff_role=role, mfa=True, **user_kwargs))
+    return user
 
 
 def has_totp(user: User) -> bool:
