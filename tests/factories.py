@@ -33,7 +33,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         if extracted:
             secret = generate_totp_secret()
             TOTP.activate(obj, secret)
-            obj.totp_secret = secret  # type: ignore[attr-defined]
+            obj.totp_secret = secret
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
