@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dip.signing import SigningIdentity
 from messaging.inbound.sync import sync_all
 
 
@@ -14,9 +17,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", help="only this tenant (slug)")
+        parser.add_argument(
+            "--sandbox-admin-token",
+            help="dev only: sign with a certificate issued by the DIP sandbox (admin API) "
+            "instead of each DIP ID's own certificate",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = sync_all(slug=options.get("tenant"))
+        identity = None
+        if options.get("sandbox_admin_token"):
+            issued = httpx.post(
+                settings.DIP_API_URLS["UIT"].rstrip("/") + "/admin/pki/issue",
+                headers={"X-Admin-Token": options["sandbox_admin_token"]},
+                json={"common_name": "opendcp-sync"},
+                timeout=15,
+            )
+            issued.raise_for_status()
+            data = issued.json()
+            identity = SigningIdentity.from_pem(
+                key_pem=data["key_pem"].encode(), cert_pem=data["cert_pem"].encode()
+            )
+        rows = sync_all(slug=options.get("tenant"), identity=identity)
         failed = 0
         for r in rows:
             mark = "ok  " if r.ok else "FAIL"
