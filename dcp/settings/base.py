@@ -252,6 +252,10 @@ SPECTACULAR_SETTINGS = {
         "InvitationStatusEnum": "tenants.models.Invitation.Status",
         "CertificateStateEnum": "certificates.models.Certificate.State",
         "ApiKeyStateEnum": "participants.models.ApiKey.State",
+        "MessageStateEnum": "messaging.states.State",
+        "ClientEndpointStateEnum": "messaging.inbound.models.ClientEndpoint.State",
+        "EndpointDeliveryStateEnum": "messaging.inbound.models.EndpointDelivery.State",
+        "StatusReplyStateEnum": "messaging.inbound.models.StatusReply.State",
     },
 }
 

@@ -19,7 +19,19 @@ from tests.factories import member
 
 pytestmark = pytest.mark.django_db
 
-OPEN_PREFIXES = ("accounts/", "invitations/", "api/schema", "api/docs", "healthz", "static/")
+# Open on every host by design: sign-in, invitations, API docs, liveness/readiness (status only
+# for non-staff), metrics (token or staff only), the DIP webhook (signature-checked).
+OPEN_PREFIXES = (
+    "accounts/",
+    "invitations/",
+    "api/schema",
+    "api/docs",
+    "healthz",
+    "readyz",
+    "metrics",
+    "static/",
+    "dip/",
+)
 
 
 def _routes(resolver: URLResolver, prefix: str = "") -> list[str]:
@@ -155,3 +167,11 @@ def test_suspended_tenant_shows_clear_page_and_no_data(tenant_a, host_client):
         assert response.status_code == 403
         assert b"suspended" in response.content
         assert b"suspended-colleague@example.test" not in response.content
+
+
+def test_open_operational_endpoints_leak_nothing_of_tenant_b(tenant_a, tenant_b, host_client):
+    client = host_client(tenant_b, member(tenant_a, ClientRole.CLIENT_ADMIN))
+    assert client.get("/metrics").status_code == 401
+    ready = client.get("/readyz")
+    assert set(ready.json()) == {"status"}
+    assert tenant_b.name.encode() not in ready.content
