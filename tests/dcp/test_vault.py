@@ -13,7 +13,8 @@ from dcp import vault
 @pytest.fixture
 def two_keys(settings):
     k1, k2 = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
-    settings.DCP_MASTER_KEYS = {"k1": k1, "k2": k2}
+    # Keep the configured keys: committed rows elsewhere in the database use them.
+    settings.DCP_MASTER_KEYS = {**settings.DCP_MASTER_KEYS, "k1": k1, "k2": k2}
     settings.DCP_MASTER_KEY_ID = "k1"
     return settings
 
@@ -62,7 +63,7 @@ def test_rotation_rewraps_without_reencrypting(two_keys):
     rotated = vault.rewrap(token)
     assert vault.key_id_of(rotated) == "k2"
     assert rotated.split(".")[3] == token.split(".")[3]  # ciphertext untouched
-    del two_keys.DCP_MASTER_KEYS["k1"]  # old key retired
+    two_keys.DCP_MASTER_KEYS = {k: v for k, v in two_keys.DCP_MASTER_KEYS.items() if k != "k1"}
     assert vault.unseal(rotated, context="key:9") == b"private key pem"
     with pytest.raises(vault.VaultError):
         vault.unseal(token, context="key:9")

@@ -223,18 +223,24 @@ def inbound_env(
                 setattr(settings, k, v)
             reset_verifier()
     with django_db_blocker.unblock():
-        committed(_close_other_sessions)
+        from django.db import connection
+
+        connection.ensure_connection()
+        keep = connection.connection.info.backend_pid  # the test session's own connection
+        committed(lambda: _close_other_sessions(keep))
 
 
-def _close_other_sessions() -> None:
+def _close_other_sessions(keep: int) -> None:
     """The web server's threads keep connections (CONN_MAX_AGE); end them so the test
-    database can be dropped."""
+    database can be dropped — but never the test session's own connection (``keep``), which
+    the following tests still use."""
     from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> %s",
+            [keep],
         )
 
 
