@@ -5,6 +5,7 @@ PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8800
+SANDBOX_ADMIN_TOKEN ?= sandbox-admin
 export DCP_BASE_DOMAIN ?= opendcp.localhost
 RUNDIR := .local/run
 RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT)
@@ -49,8 +50,9 @@ demo: migrate
 run: demo
 	@mkdir -p $(RUNDIR) $(LOGDIR)
 	@$(MAKE) --no-print-directory stop-procs >/dev/null 2>&1 || true
-	@$(RUN_ENV) DJANGO_SETTINGS_MODULE=dcp.settings.dev nohup .venv/bin/gunicorn dcp.wsgi:application \
-	  --bind 127.0.0.1:$(WEB_PORT) --workers 2 --threads 4 --access-logfile $(LOGDIR)/web-access.log \
+	@$(RUN_ENV) DJANGO_SETTINGS_MODULE=dcp.settings.dev HOST=127.0.0.1 PORT=$(WEB_PORT) \
+	  GUNICORN_ACCESS_LOG=$(LOGDIR)/web-access.log nohup .venv/bin/gunicorn \
+	  -c python:messaging.inbound.gunicorn_conf dcp.wsgi:application \
 	  > $(LOGDIR)/web.log 2>&1 & echo $$! > $(RUNDIR)/web.pid
 	@$(RUN_ENV) nohup .venv/bin/celery -A dcp worker -l info -Q inbound,outbound,delivery,certificates,housekeeping \
 	  --concurrency 2 > $(LOGDIR)/worker.log 2>&1 & echo $$! > $(RUNDIR)/worker.pid
@@ -66,6 +68,8 @@ run: demo
 	@for i in $$(seq 60); do curl -fs -o /dev/null http://127.0.0.1:$(SANDBOX_PORT)/healthz && break; sleep 0.5; done
 	@curl -fs -o /dev/null http://127.0.0.1:$(SANDBOX_PORT)/healthz \
 	  || (echo "DIP sandbox did not start: see $(LOGDIR)/sandbox.log"; tail -20 $(LOGDIR)/sandbox.log; exit 1)
+	@DCP_DIP_WEBHOOK_BASE_URL=http://127.0.0.1:$(WEB_PORT) $(MANAGE) sync_channels_to_dip \
+	  --sandbox-admin-token $(SANDBOX_ADMIN_TOKEN) || echo "channel registration with the sandbox failed: see above"
 	@$(RUN_ENV) $(MANAGE) load_demo --print-logins
 	@echo "  DIP sandbox       : http://127.0.0.1:$(SANDBOX_PORT)/  (traffic page; Send API at /dip-channel/IF-xxx)"
 
