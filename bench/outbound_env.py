@@ -63,6 +63,34 @@ def mpans(count: int) -> list[str]:
     return out
 
 
+def make_items(
+    dip_id: str, mpan_cores: list[str], n: int, *, seed: int | None = None
+) -> list[dict[str, Any]]:
+    """``n`` IF-021 messages from the SDS ``dip_id`` (DCP ID left null for the platform to fill),
+    unique senderUniqueReferences, spread over ``mpan_cores``."""
+    from dip.samples import make_message
+
+    rng = random.Random(seed)
+    salt = rng.randrange(10**8)
+    template = make_message(
+        INTERFACE,
+        sender_dip_id=dip_id,
+        sender_role="SDS",
+        dcp_dip_id=None,
+        mpan_core=mpan_cores[0],
+        rng=rng,
+        periods=2,
+    )
+    raw = orjson.dumps(template)
+    sur = template["payload"]["CommonBlock"]["S1"]["senderUniqueReference"].encode()
+    out = []
+    for i in range(n):
+        unique = sur.rsplit(b"-", 1)[0] + f"-{salt:08d}{i:08d}".encode()
+        mpan = mpan_cores[i % len(mpan_cores)].encode()
+        out.append(orjson.loads(raw.replace(sur, unique).replace(mpan_cores[0].encode(), mpan)))
+    return out
+
+
 @dataclass
 class EnvConfig:
     name: str  # database opendcp_<name>, tenant slug, temp folder prefix
@@ -385,31 +413,7 @@ class OutboundEnv:
         }
 
     def messages(self, n: int, *, seed: int | None = None) -> list[dict[str, Any]]:
-        """``n`` IF-021 messages from the tenant's SDS DIP ID (DCP ID left for us to fill)."""
-        from dip.samples import make_message
-
-        rng = random.Random(seed)
-        salt = rng.randrange(10**8)
-        template = make_message(
-            INTERFACE,
-            sender_dip_id=self.info["dip_id"],
-            sender_role="SDS",
-            dcp_dip_id=None,
-            mpan_core=self.mpans[0],
-            rng=rng,
-            periods=2,
-        )
-        raw = orjson.dumps(template)
-        s1 = template["payload"]["CommonBlock"]["S1"]
-        sur = s1["senderUniqueReference"].encode()
-        out = []
-        for i in range(n):
-            unique = sur.rsplit(b"-", 1)[0] + f"-{salt:08d}{i:08d}".encode()
-            item = raw.replace(sur, unique).replace(
-                self.mpans[0].encode(), self.mpans[i % len(self.mpans)].encode()
-            )
-            out.append(orjson.loads(item))
-        return out
+        return make_items(self.info["dip_id"], self.mpans, n, seed=seed)
 
     def submit(
         self, client: httpx.Client, items: list[dict[str, Any]], *, key: str = ""
