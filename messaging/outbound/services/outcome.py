@@ -1,6 +1,7 @@
 """What a send's answer does to the messages (PROTOCOL.md §3.3), recorded in one transaction.
 
-* 201: every message SENT → ACCEPTED, with its DIP transactionID; the L4 timer starts.
+* 201: every message SENT → ACCEPTED, with its DIP transactionID; the L4 timer starts. An L4
+  status that arrived before (stored while the message waited in the outbox) settles it now.
 * 400 with a StandardResponse: per item. ``MSG1006`` (duplicate SUR) for a message we had
   already tried is "accepted already, the response was lost" → ACCEPTED. Items that only
   failed because another item did ("Batch rejected") go back to the outbox at once. Any other
@@ -27,6 +28,7 @@ from messaging import services as core
 from messaging.models import ExceptionCategory, Message
 from messaging.outbound.conf import OutboundSettings
 from messaging.outbound.models import Attempt, OutboxEntry
+from messaging.outbound.services import status
 from messaging.states import State
 
 ACTOR = "outbound-sender"
@@ -131,7 +133,7 @@ def _accept(
         if txns.get(m.pk):
             m.transaction_id = txns[m.pk]
     Message.objects.bulk_update([m for m in messages if m.pk in txns], ["transaction_id"])
-    core.transition_many(
+    accepted = core.transition_many(
         messages,
         State.ACCEPTED,
         actor=ACTOR,
@@ -146,6 +148,8 @@ def _accept(
         accepted_at=now,
         status_due_at=now + timedelta(seconds=conf.status_timeout),
     )
+    # L4 statuses that arrived while these waited to be resent settle (or reject) them now.
+    status.apply_pending_reports(accepted)
 
 
 def _retry(

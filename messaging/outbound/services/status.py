@@ -5,11 +5,15 @@ The inbound status-message webhook calls ``apply_status_messages(raw)`` with the
 (a StandardResponseArray) after verifying it. Success (``MSG0000``/``RCP0000``) settles an
 accepted message; any other code rejects it (REJECTED_BY_DIP for MSG codes, else
 REJECTED_BY_RECIPIENT) with an exception. Every status is kept as a StatusReport, also when the
-message is already final (a second recipient's answer). A late status resolves a TIMEOUT."""
+message is already final (a second recipient's answer). A late status resolves a TIMEOUT. A
+status that arrives while its message is back in the outbox (the DIP took it but our answer was
+lost) is kept and applied when the sender gets the message accepted
+(``apply_pending_reports``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
@@ -90,49 +94,96 @@ def apply_status_bodies(bodies: list[StandardResponseBody]) -> StatusResult:
         StatusReport.objects.bulk_create(reports)
         if fill_txn:
             Message.objects.bulk_update(fill_txn, ["transaction_id"])
-        settled = core.transition_many(
-            [m for m in settle.values() if m.state in SETTLE_FROM],
-            State.SETTLED,
-            actor=ACTOR,
-            reason="L4 status: success",
-        )
-        rejected = core.transition_many(
-            [m for m, _ in reject.values() if m.state in REJECT_FROM],
-            State.REJECTED,
-            actor=ACTOR,
-            reason="status message: rejected",
-            per_message={
-                pk: {"code": b.code, "message": b.message} for pk, (_, b) in reject.items()
-            },
-        )
-        for m, b in reject.values():
-            code = b.code or ""
-            core.open_exception(
-                m,
-                category=(
-                    ExceptionCategory.REJECTED_BY_DIP
-                    if code.startswith("MSG")
-                    else ExceptionCategory.REJECTED_BY_RECIPIENT
-                ),
-                code=code,
-                summary=f"{b.senderID}: {b.message or code} {b.help or ''}".strip(),
-            )
-        done = [m.pk for m in settled] + [m.pk for m in rejected]
-        if done:
-            OutboxEntry.objects.filter(message_id__in=done).update(status_due_at=None)
-            MessageException.objects.filter(
-                message_id__in=done,
-                category=ExceptionCategory.TIMEOUT,
-                status=MessageException.Status.OPEN,
-            ).update(
-                status=MessageException.Status.RESOLVED,
-                resolved_at=now,
-                resolved_by=ACTOR,
-                resolution="status arrived late",
-            )
+        verdicts: list[tuple[Message, _Verdict | None]] = [(m, None) for m in settle.values()]
+        verdicts += [
+            (m, _Verdict(b.code or "", b.message or "", b.help or "", b.senderID or ""))
+            for m, b in reject.values()
+        ]
+        settled, rejected = _settle_or_reject(verdicts, now)
     return StatusResult(
         len(bodies), len(bodies) - len(unmatched), len(settled), len(rejected), unmatched
     )
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """A rejecting status (code, text, help, sender) as received or as stored."""
+
+    code: str
+    message: str
+    help: str
+    sender_id: str
+
+
+def _settle_or_reject(
+    verdicts: list[tuple[Message, _Verdict | None]], now: datetime, *, exceptions: bool = True
+) -> tuple[list[Message], list[Message]]:
+    """Settle the messages with a None verdict, reject the others (with an exception unless
+    ``exceptions`` is off: it was opened when the status arrived); only those in a state that
+    allows it move. Clears their L4 timers and resolves TIMEOUTs."""
+    settled = core.transition_many(
+        [m for m, v in verdicts if v is None and m.state in SETTLE_FROM],
+        State.SETTLED,
+        actor=ACTOR,
+        reason="L4 status: success",
+    )
+    refused = [(m, v) for m, v in verdicts if v is not None]
+    rejected = core.transition_many(
+        [m for m, _ in refused if m.state in REJECT_FROM],
+        State.REJECTED,
+        actor=ACTOR,
+        reason="status message: rejected",
+        per_message={m.pk: {"code": v.code, "message": v.message} for m, v in refused},
+    )
+    for m, v in refused if exceptions else ():
+        core.open_exception(
+            m,
+            category=(
+                ExceptionCategory.REJECTED_BY_DIP
+                if v.code.startswith("MSG")
+                else ExceptionCategory.REJECTED_BY_RECIPIENT
+            ),
+            code=v.code,
+            summary=f"{v.sender_id}: {v.message or v.code} {v.help}".strip(),
+        )
+    done = [m.pk for m in settled] + [m.pk for m in rejected]
+    if done:
+        OutboxEntry.objects.filter(message_id__in=done).update(status_due_at=None)
+        MessageException.objects.filter(
+            message_id__in=done,
+            category=ExceptionCategory.TIMEOUT,
+            status=MessageException.Status.OPEN,
+        ).update(
+            status=MessageException.Status.RESOLVED,
+            resolved_at=now,
+            resolved_by=ACTOR,
+            resolution="status arrived late",
+        )
+    return settled, rejected
+
+
+def apply_pending_reports(messages: list[Message]) -> tuple[list[Message], list[Message]]:
+    """Statuses that arrived before the message was accepted (the DIP took it, our answer was
+    lost, and the L4 status came while it waited in the outbox to be resent) were stored but
+    could not settle it. Called by the sender once these messages reach ACCEPTED: a rejecting
+    status wins over a success, as in ``apply_status_bodies``. Returns (settled, rejected)."""
+    if not messages:
+        return [], []
+    reports = list(
+        StatusReport.objects.filter(message_id__in=[m.pk for m in messages]).order_by("id")
+    )
+    if not reports:
+        return [], []
+    by_id = {m.pk: m for m in messages}
+    verdicts: dict[int, tuple[Message, _Verdict | None]] = {}
+    for r in reports:
+        m = by_id[r.message_id or 0]
+        if r.success:
+            verdicts.setdefault(m.pk, (m, None))
+        elif verdicts.get(m.pk, (m, None))[1] is None:
+            verdicts[m.pk] = (m, _Verdict(r.code, r.text, r.help, r.sender_id))
+    # The rejection's exception was opened when the status arrived.
+    return _settle_or_reject(list(verdicts.values()), timezone.now(), exceptions=False)
 
 
 def expire_overdue(*, limit: int = 1000) -> int:
