@@ -11,11 +11,14 @@ Redis database index (never 0 or 1), both wiped at the end:
 * gunicorn (the client API), a Celery worker (queues ``outbound,housekeeping``) in its own
   process group (so ``kill_worker()`` is a real ``kill -9`` of the pool too) and Celery beat
   (the outbox sweeper every 5 s).
+
+Runs sharing a Redis db index are serialised by a file lock (the second one waits).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import random
 import shutil
@@ -122,6 +125,20 @@ class OutboundEnv:
         self.sandbox = f"http://127.0.0.1:{self.sandbox_port}"
         self.mpans = mpans(config.mpan_count)
         self._worker_starts = 0
+        self._lock: Any = None
+
+    def _acquire(self) -> None:
+        """One environment per Redis db index at a time (a drill from pytest and one by hand
+        would flush each other's broker and drop each other's database): wait for the other."""
+        path = (
+            Path(tempfile.gettempdir()) / f"opendcp-outbound-env-redis{self.config.redis_db}.lock"
+        )
+        self._lock = path.open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another run using redis db {self.config.redis_db}", flush=True)
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
 
     # --- environment ----------------------------------------------------------------------
     @property
@@ -166,6 +183,7 @@ class OutboundEnv:
 
     # --- up and down ----------------------------------------------------------------------
     def start(self) -> OutboundEnv:
+        self._acquire()
         try:
             self._create_database()
             self._run([sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"])
@@ -229,6 +247,9 @@ class OutboundEnv:
             self._drop_database()
         if not os.environ.get("OUTBOUND_ENV_KEEP"):
             shutil.rmtree(self.folder, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
     def _kill(self, name: str, sig: int) -> None:
         proc = self.procs.pop(name, None)
