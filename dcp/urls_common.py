@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dcp import health, metrics
 from dcp import views as dcp_views
+from evidence import keyview
 from tenants import views as tenant_views
 from tenants.api.views import MeView
 
@@ -18,4 +19,5 @@ common_urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("switch/", tenant_views.switch_tenant, name="switch_tenant"),
+    path(keyview.WELL_KNOWN_PATH, keyview.evidence_public_key, name="evidence_public_key"),
 ]

@@ -53,6 +53,7 @@ SHARED_APPS = [
     "django_htmx",
     "audit",
     "dcpregistry",
+    "evidence",  # shared for the platform evidence key; packs live in tenant schemas
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -63,6 +64,7 @@ TENANT_APPS = [
     "messaging.outbound",
     "messaging.inbound",
     "retention",
+    "evidence",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -279,6 +281,7 @@ CELERY_TASK_ROUTES = {
     "participants.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "certificates.*": {"queue": "certificates"},
     "retention.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
+    "evidence.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "messaging_outbound.*": {"queue": "outbound", "routing_key": "outbound"},
     "messaging_inbound.push_*": {"queue": "delivery", "routing_key": "delivery"},
     "messaging_inbound.*": {"queue": "inbound", "routing_key": "inbound"},
@@ -306,6 +309,10 @@ CELERY_BEAT_SCHEDULE = {
     "certificates-daily-scan": {
         "task": "certificates.scan_dispatch",
         "schedule": crontab(minute=5, hour=2),
+    },
+    "evidence-expire-packs": {
+        "task": "evidence.expire_dispatch",
+        "schedule": crontab(minute=50, hour=3),
     },
     "outbound-sweep": {"task": "messaging_outbound.sweep_dispatch", "schedule": 5.0},
     "outbound-timers": {"task": "messaging_outbound.timers_dispatch", "schedule": 5.0},
