@@ -18,6 +18,7 @@ help:
 	@echo "make stop   stop what make run started"
 	@echo "make test   install and run the whole suite, lint and type checks"
 	@echo "make bench  run the benchmarks (table + JSON in bench/results/)"
+	@echo "make drill-outbound [N=1000]  outbound fault drill (worker killed, Redis flushed mid-run)"
 
 .venv/bin/python:
 	python3.11 -m venv .venv || python3 -m venv .venv
@@ -114,3 +115,6 @@ backup: services
 restore: services
 	@test -n "$(BACKUP)" -a -n "$(TARGET_URL)" || { echo "usage: make restore BACKUP=dir TARGET_URL=postgres://…/newdb [MEDIA_ROOT=dir]"; exit 2; }
 	@scripts/restore.sh $(BACKUP) --target-url $(TARGET_URL) $(if $(MEDIA_ROOT),--media-root $(MEDIA_ROOT))
+
+drill-outbound: services
+	$(PY) scripts/drill_outbound.py $(if $(N),--messages $(N))
