@@ -1,11 +1,13 @@
-"""The floor of section `inbound`: a minimal Django view that verifies the DIP signature and
-inserts one row, served at /bench/floor/<token>/ by a middleware placed where the webhook's is
-(bench settings only; never in the product urls)."""
+"""The floor of section `inbound`: a minimal Django view that verifies the DIP signature, splits
+the JSON array and inserts one row per message (one multi-row INSERT: like for like with the
+full path, which stores every message of the callback), served at /bench/floor/<token>/ by a
+middleware placed where the webhook's is (bench settings only; never in the product urls)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import orjson
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
@@ -13,11 +15,9 @@ from dip.signing import SignatureVerificationError
 from messaging.inbound.webhook import verifier
 
 PREFIX = "/bench/floor/"
-_created = False
 
 
 def floor_view(request: HttpRequest, token: str) -> HttpResponse:
-    global _created
     body = request.body
     url = f"{_base()}{PREFIX}{token}/"
     try:
@@ -25,14 +25,11 @@ def floor_view(request: HttpRequest, token: str) -> HttpResponse:
     except SignatureVerificationError:
         return HttpResponse(status=400)
     with connection.cursor() as cur:
-        if not _created:
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS public.bench_floor "
-                "(id bigserial PRIMARY KEY, size int, body bytea)"
-            )
-            _created = True
+        items = [orjson.dumps(item) for item in orjson.loads(body)]
         cur.execute(
-            "INSERT INTO public.bench_floor (size, body) VALUES (%s, %s)", [len(body), body]
+            "INSERT INTO public.bench_floor (size, body) "
+            "SELECT length(b), b FROM unnest(%s::bytea[]) AS b",
+            [items],
         )
     return HttpResponse(b'{"ok":true}', status=201, content_type="application/json")
 

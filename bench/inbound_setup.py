@@ -21,6 +21,13 @@ from tests.factories import member  # noqa: E402
 
 
 def main() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:  # the floor's table (bench.inbound_floor)
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS public.bench_floor "
+            "(id bigserial PRIMARY KEY, size int, body bytea)"
+        )
     ensure_public_tenant()
     tenant = Tenant.objects.filter(slug="benchin").first()
     if tenant is None:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+import orjson
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from messaging.models import (
@@ -46,16 +48,33 @@ def sha256_hex(data: bytes) -> str:
 
 
 def store_raw(data: bytes) -> RawBody:
-    """Store bytes once, addressed by SHA-256 (identical bytes share a row)."""
+    """Store bytes once, addressed by SHA-256 (identical bytes share a row).
+
+    One statement in the common case (``INSERT … ON CONFLICT (sha256) DO NOTHING RETURNING``),
+    a second to read the existing row when the bytes are already stored; no savepoint. A
+    concurrent insert of the same bytes makes ours wait for its outcome, so the follow-up read
+    sees the committed row (or ours goes in when theirs rolled back)."""
     digest = sha256_hex(data)
-    raw = RawBody.objects.filter(sha256=digest).only("id", "sha256", "size").first()
-    if raw is not None:
-        return raw
-    with transaction.atomic():
-        raw, _ = RawBody.objects.get_or_create(
-            sha256=digest, defaults={"size": len(data), "content": data}
-        )
-    return raw
+    now = timezone.now()
+    for _ in range(3):
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO messaging_rawbody "
+                "(sha256, size, content, storage_name, created, archived_at) "
+                "VALUES (%s, %s, %s, '', %s, NULL) ON CONFLICT (sha256) DO NOTHING RETURNING id",
+                [digest, len(data), data, now],
+            )
+            row = cur.fetchone()
+        if row is not None:
+            raw = RawBody(
+                id=row[0], sha256=digest, size=len(data), content=data, storage_name="", created=now
+            )
+            raw._state.adding, raw._state.db = False, connection.alias
+            return raw
+        existing = RawBody.objects.filter(sha256=digest).only("id", "sha256", "size").first()
+        if existing is not None:
+            return existing
+    raise RuntimeError(f"raw body {digest} neither inserted nor found")
 
 
 def raw_bytes(raw: RawBody) -> bytes:
@@ -94,10 +113,9 @@ class NewMessage:
     state: str = State.RECEIVED
 
 
-def create_messages(items: Iterable[NewMessage], *, actor: str, reason: str = "") -> list[Message]:
-    """Insert messages and their first transition in bulk (the hot path of both pipelines)."""
-    now = timezone.now()
-    messages = [
+def new_message_objects(items: Iterable[NewMessage], now: datetime) -> list[Message]:
+    """Unsaved ``Message`` instances for ``items`` (state changed and created at ``now``)."""
+    return [
         Message(
             direction=i.direction,
             state=i.state,
@@ -123,28 +141,68 @@ def create_messages(items: Iterable[NewMessage], *, actor: str, reason: str = ""
         )
         for i in items
     ]
-    with transaction.atomic():
-        Message.objects.bulk_create(messages)
-        Transition.objects.bulk_create(
+
+
+def create_messages(items: Iterable[NewMessage], *, actor: str, reason: str = "") -> list[Message]:
+    """Insert messages and their first transition in bulk (the hot path of both pipelines)."""
+    now = timezone.now()
+    messages = new_message_objects(items, now)
+    with transaction.atomic(savepoint=False):
+        insert_rows(Message, messages)
+        transitions = [
             Transition(
                 message=m, from_state="", to_state=m.state, at=now, actor=actor, reason=reason
             )
             for m in messages
-        )
-        inbound = [m for m in messages if m.direction == Direction.INBOUND]
-        if inbound:
-            FeedEvent.objects.bulk_create(
-                FeedEvent(
-                    kind=FeedEvent.Kind.MESSAGE_RECEIVED,
-                    message=m,
-                    mpan_core=m.mpan_core,
-                    interface_id=m.interface_id,
-                    payload=_feed_payload(m),
-                    created=now,
-                )
-                for m in inbound
+        ]
+        events = [
+            FeedEvent(
+                kind=FeedEvent.Kind.MESSAGE_RECEIVED,
+                message=m,
+                mpan_core=m.mpan_core,
+                interface_id=m.interface_id,
+                payload=feed_payload(m),
+                created=now,
             )
+            for m in messages
+            if m.direction == Direction.INBOUND
+        ]
+        insert_rows(Transition, transitions, returning=False)
+        if events:
+            insert_rows(FeedEvent, events, returning=False)
     return messages
+
+
+_json_default = DjangoJSONEncoder().default
+
+
+def insert_rows(model: type[models.Model], objs: list[Any], *, returning: bool = True) -> None:
+    """``bulk_create`` in one statement with one parameter: the rows as a JSON array, expanded
+    by ``jsonb_populate_recordset`` against the table's own row type. Much cheaper than
+    Django's per-value array binding for wide rows; ids come back in row order and are set on
+    the objects (``returning``). Field defaults and ``pre_save`` (auto_now_add) apply as in
+    ``bulk_create``; no signals (bulk_create sends none either)."""
+    if not objs:
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    rows = [{f.column: f.pre_save(o, True) for f in fields} for o in objs]
+    q = connection.ops.quote_name
+    table, cols = q(meta.db_table), ", ".join(q(str(f.column)) for f in fields)
+    sql = (
+        f"INSERT INTO {table} ({cols}) SELECT {cols} "  # noqa: S608 (quoted model names)
+        f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb)"
+    )
+    payload = orjson.dumps(rows, default=_json_default).decode()
+    with connection.cursor() as cur:
+        if not returning:
+            cur.execute(sql, [payload])
+            return
+        cur.execute(sql + f" RETURNING {q(str(meta.pk.column))}", [payload])
+        ids = [r[0] for r in cur.fetchall()]
+    for o, pk in zip(objs, ids, strict=True):
+        o.pk = pk
+        o._state.adding, o._state.db = False, connection.alias
 
 
 def transition(
@@ -186,7 +244,7 @@ def transition(
                 message=message,
                 mpan_core=message.mpan_core,
                 interface_id=message.interface_id,
-                payload=_feed_payload(message, reason=reason),
+                payload=feed_payload(message, reason=reason),
                 created=now,
             )
     return True
@@ -252,7 +310,7 @@ def transition_many(
                     message=m,
                     mpan_core=m.mpan_core,
                     interface_id=m.interface_id,
-                    payload=_feed_payload(m, reason=reason),
+                    payload=feed_payload(m, reason=reason),
                     created=now,
                 )
                 for m in moved
@@ -301,7 +359,7 @@ def resolve_exceptions(message: Message, *, by: str, resolution: str) -> int:
     )
 
 
-def _feed_payload(message: Message, *, reason: str = "") -> dict[str, Any]:
+def feed_payload(message: Message, *, reason: str = "") -> dict[str, Any]:
     payload: dict[str, Any] = {
         "message_id": str(message.public_id),
         "direction": message.direction,

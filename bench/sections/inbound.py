@@ -7,7 +7,8 @@ the dev or test database) and Redis database 3. A separate load-generator proces
 each, unique transaction ids). Full path: route lookup, signature + certificate check, level 1,
 raw body + receipt + messages + transitions + feed events in one transaction, Celery enqueue,
 201 StandardResponse. Floor: a minimal view behind the same middleware position that verifies
-the signature and inserts one row (``bench.inbound_floor``).
+the signature, splits the array and inserts one row per message in one statement
+(``bench.inbound_floor``) — per-message rates with the same batch size on both sides.
 
 Rows: sustained msgs/s at saturation (8 connections) vs the floor, p50/p90/p99 acknowledgement
 latency at 100 msgs/s offered, and the rising-rate steps.
@@ -19,83 +20,17 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
-import httpx
-
+from bench.inbound_env import InboundEnv
 from bench.run import Row
 from dip.pki import Purpose, make_ca, make_leaf
 
 SECTION = "inbound"
+REDIS_DB = 3
 ROOT = Path(__file__).resolve().parents[2]
-DB_NAME = "opendcp_bench_inbound"
 BATCH = 10
-
-
-def _base_db_url() -> str:
-    port = os.environ.get("DCP_PG_PORT", "54329")
-    return os.environ.get("DATABASE_URL", f"postgres://opendcp@127.0.0.1:{port}/opendcp")
-
-
-def _db_url(name: str) -> str:
-    u = urlparse(_base_db_url())
-    return urlunparse(u._replace(path=f"/{name}"))
-
-
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_base_db_url(), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _drop() -> None:
-    _admin(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        f"WHERE datname = '{DB_NAME}' AND pid <> pg_backend_pid()"
-    )
-    _admin(f"DROP DATABASE IF EXISTS {DB_NAME}")
-
-
-def _redis_url() -> str:
-    port = os.environ.get("DCP_REDIS_PORT", "63799")
-    base = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{port}/0")
-    return base.rsplit("/", 1)[0] + "/3"
-
-
-def _port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "bench.inbound_settings",
-        "DATABASE_URL": _db_url(DB_NAME),
-        "REDIS_URL": _redis_url(),
-        "CELERY_BROKER_URL": _redis_url(),
-        "CELERY_RESULT_BACKEND": _redis_url(),
-        "DB_CONN_MAX_AGE": "600",
-        **extra,
-    }
-
-
-def _run(args: list[str], env: dict[str, str], timeout: float = 600) -> str:
-    out = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, timeout=timeout
-    )
-    if out.returncode:
-        raise RuntimeError(f"{args}: {out.stderr.decode()[-2000:]}")
-    return out.stdout.decode()
 
 
 def _load(url: str, folder: Path, rate: float, duration: float, **kw: Any) -> dict[str, Any]:
@@ -104,52 +39,38 @@ def _load(url: str, folder: Path, rate: float, duration: float, **kw: Any) -> di
     args += ["--batch", str(BATCH)]
     for k, v in kw.items():
         args += [f"--{k.replace('_', '-')}", str(v)]
-    result: dict[str, Any] = json.loads(
-        _run(args, {**os.environ, "PYTHONPATH": str(ROOT)}).splitlines()[-1]
+    out = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        timeout=600,
     )
+    if out.returncode:
+        raise RuntimeError(f"{args}: {out.stderr.decode()[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.decode().splitlines()[-1])
     return result
 
 
-def run(quick: bool) -> list[Row]:
-    folder = Path(tempfile.mkdtemp(prefix="inbound-bench-"))
+def trust_files(folder: Path) -> None:
+    """A throw-away DIP CA and signing certificate (the load generator plays the DIP)."""
     ca = make_ca(common_name="Bench DIP CA")
     leaf = make_leaf(issuer=ca, common_name="bench-dip", purposes=(Purpose.SIGNING,))
     (folder / "ca.pem").write_bytes(ca.cert_pem)
     (folder / "dip.crt").write_bytes(leaf.cert_pem)
     (folder / "dip.key").write_bytes(leaf.key_pem)
-    port = _port()
-    base = f"http://127.0.0.1:{port}"
-    extra = {"DCP_DIP_TRUST_ROOTS": str(folder / "ca.pem"), "DCP_DIP_WEBHOOK_BASE_URL": base}
-    _drop()
-    _admin(f"CREATE DATABASE {DB_NAME}")
-    proc = None
-    try:
-        env = _env(extra)
-        _run(["manage.py", "migrate_schemas", "--shared", "--noinput", "-v", "0"], env)
-        token = json.loads(_run(["-m", "bench.inbound_setup"], env).splitlines()[-1])["token"]
-        log = (folder / "gunicorn.log").open("wb")
-        proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c",
-                "python:messaging.inbound.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "dcp.wsgi:application",
-            ],
-            cwd=ROOT,
-            env={**env, "GUNICORN_ACCESS_LOG": ""},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{base}/dip/inbound/none/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        hook, floor_url = f"{base}/dip/inbound/{token}/", f"{base}/bench/floor/{token}/"
+
+
+def run(quick: bool) -> list[Row]:
+    env = InboundEnv("bench_inbound", REDIS_DB)
+    folder = env.folder
+    trust_files(folder)
+    env.extra_env["DCP_DIP_TRUST_ROOTS"] = str(folder / "ca.pem")
+    with env:
+        token = env.create_database()["token"]
+        env.start_web()
+        hook = f"{env.web}/dip/inbound/{token}/"
+        floor_url = f"{env.web}/bench/floor/{token}/"
         duration = 4.0 if quick else 8.0
         _load(hook, folder, 0, duration, max_calls=200, concurrency=4)  # warm-up
         _load(floor_url, folder, 0, duration, max_calls=200, concurrency=4)
@@ -159,20 +80,6 @@ def run(quick: bool) -> list[Row]:
         steps = {r: _load(hook, folder, r, duration) for r in (100, 400, 800)}
         if not quick:
             steps[1600] = _load(hook, folder, 1600, duration)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        _drop()
-        try:
-            import redis
-
-            redis.Redis.from_url(_redis_url()).flushdb()
-        except Exception:
-            pass
     low = steps[100]
     extra_info: dict[str, float | str] = {
         "batch": float(BATCH),
@@ -191,7 +98,7 @@ def run(quick: bool) -> list[Row]:
             f"webhook msgs/s sustained (IF-021, batch {BATCH})",
             full["msgs_per_s"],
             "msg/s",
-            "verify + insert one row floor",
+            "floor: verify + 1 row/msg",
             floor["msgs_per_s"],
             f">= 800 and >= 0.6 floor ({'meets' if rate_ok else 'BELOW'})",
             extra_info,

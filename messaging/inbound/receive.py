@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from dip.codes import Side
@@ -31,9 +34,11 @@ from dip.validation import ValidationContext, validate_batch
 from messaging import services as store
 from messaging.inbound.models import InboundReceipt
 from messaging.inbound.routes import Route
-from messaging.states import Direction
+from messaging.models import FeedEvent, Message, RawBody, Transition
+from messaging.states import Direction, State
 
 log = logging.getLogger(__name__)
+_json_default = DjangoJSONEncoder().default
 EDGE = ValidationContext(side=Side.RCP, max_level=Level.SYNTAX)
 KEPT_HEADERS = (
     "content-type",
@@ -93,20 +98,6 @@ def _new_message(route: Route, m: DipMessage, raw: Any) -> store.NewMessage:
     )
 
 
-def _count_duplicates(environment: str, transaction_ids: list[str]) -> set[str]:
-    """Count a re-delivery on the stored messages; returns the transaction ids already stored."""
-    if not transaction_ids:
-        return set()
-    with connection.cursor() as cur:
-        cur.execute(
-            "UPDATE messaging_message SET duplicate_count = duplicate_count + 1 "
-            "WHERE direction = 'inbound' AND environment = %s AND transaction_id = ANY(%s) "
-            "RETURNING transaction_id",
-            [environment, transaction_ids],
-        )
-        return {row[0] for row in cur.fetchall()}
-
-
 def receive(
     *,
     route: Route,
@@ -133,6 +124,100 @@ def receive(
     raise AssertionError("unreachable")
 
 
+_STATEMENTS: dict[str, str] = {}
+
+
+def _statement(schema: str) -> str:
+    """The whole capture as ONE statement (so one round trip and, in autocommit, its own
+    transaction): raw body (insert, or the stored row for identical bytes), re-delivery count
+    on already stored transactions, the new messages, their first transition and
+    ``message.received`` feed event (in message order), and the receipt. Tables are qualified
+    with the tenant schema, so no ``SET search_path`` either. Message and receipt columns come
+    from the models (rows are JSON from the model instances, expanded with
+    ``jsonb_populate_record[set]``); the raw id and duplicate counts are filled in here."""
+    cached = _STATEMENTS.get(schema)
+    if cached is not None:
+        return cached
+    q = connection.ops.quote_name
+
+    def table(model: type[Model]) -> str:
+        return f"{q(schema)}.{q(model._meta.db_table)}"
+
+    def columns(model: type[Model], replace: dict[str, str]) -> tuple[str, str]:
+        cols = [str(f.column) for f in model._meta.concrete_fields if not f.primary_key]
+        return ", ".join(q(c) for c in cols), ", ".join(replace.get(c, f"r.{q(c)}") for c in cols)
+
+    raw, msg, rc = table(RawBody), table(Message), table(InboundReceipt)
+    m_cols, m_vals = columns(Message, {"raw_id": "(SELECT id FROM raw)"})
+    r_cols, r_vals = columns(
+        InboundReceipt,
+        {
+            "raw_id": "(SELECT id FROM raw)",
+            "duplicate_count": "(SELECT count(*) FROM dup) + %(repeats)s",
+            "duplicate_transaction_ids": "jsonb_path_query_array((SELECT COALESCE(jsonb_agg("
+            "transaction_id ORDER BY transaction_id), '[]') FROM dup) || %(repeat_ids)s::jsonb,"
+            " '$[0 to 999]')",
+        },
+    )
+    sql = f"""
+    WITH raw_new AS (
+        INSERT INTO {raw} (sha256, size, content, storage_name, created, archived_at)
+        VALUES (%(sha256)s, %(size)s, %(body)s, '', %(now)s, NULL)
+        ON CONFLICT (sha256) DO NOTHING RETURNING id
+    ), raw AS (
+        SELECT id FROM raw_new
+        UNION ALL SELECT id FROM {raw} WHERE sha256 = %(sha256)s
+        LIMIT 1
+    ), dup AS (
+        UPDATE {msg} m SET duplicate_count = m.duplicate_count + 1
+        WHERE m.direction = 'inbound' AND m.environment = %(environment)s
+          AND m.transaction_id = ANY(%(transaction_ids)s::text[])
+        RETURNING m.transaction_id
+    ), msg AS (
+        INSERT INTO {msg} ({m_cols})
+        SELECT {m_vals} FROM jsonb_populate_recordset(NULL::{msg}, %(messages)s::jsonb) r
+        WHERE r.transaction_id = '' OR r.transaction_id NOT IN (SELECT transaction_id FROM dup)
+        RETURNING id, public_id
+    ), tr AS (
+        INSERT INTO {table(Transition)}
+            (message_id, from_state, to_state, at, actor, reason, details)
+        SELECT id, '', %(state)s, %(now)s, %(actor)s, %(reason)s, '{{}}'::jsonb FROM msg
+    ), fe AS (
+        INSERT INTO {table(FeedEvent)}
+            (kind, message_id, mpan_core, interface_id, payload, created, seq)
+        SELECT %(kind)s, msg.id, e.mpan_core, e.interface_id, e.payload, %(now)s, NULL
+        FROM msg JOIN jsonb_to_recordset(%(events)s::jsonb)
+            AS e(ord int, public_id uuid, mpan_core text, interface_id text, payload jsonb)
+            ON e.public_id = msg.public_id
+        ORDER BY e.ord
+    ), rc AS (
+        INSERT INTO {rc} ({r_cols})
+        SELECT {r_vals} FROM jsonb_populate_record(NULL::{rc}, %(receipt)s::jsonb) r
+        RETURNING id
+    )
+    SELECT (SELECT id FROM rc), ARRAY(SELECT id FROM msg ORDER BY id),
+           ARRAY(SELECT transaction_id FROM dup ORDER BY transaction_id)
+    """  # noqa: S608 (identifiers from the models and the route, quoted)
+    _STATEMENTS[schema] = sql
+    return sql
+
+
+def _execute(sql: str, params: dict[str, Any]) -> Any:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()
+
+
+def _row(obj: Model) -> dict[str, Any]:
+    return {
+        str(f.column): f.pre_save(obj, True) for f in obj._meta.concrete_fields if not f.primary_key
+    }
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=_json_default).decode()
+
+
 def _store(
     route: Route,
     body: bytes,
@@ -144,59 +229,91 @@ def _store(
     count: int,
     now: datetime | None,
 ) -> Received:
-    with transaction.atomic():
-        raw = store.store_raw(body)
-        by_txn: dict[str, DipMessage] = {}
-        fresh: list[DipMessage] = []
-        repeats: list[str] = []
-        for m in ok:
-            txn = (m.transaction_id or "")[:65]
-            if not txn:
-                fresh.append(m)  # L4 rejects it (RCP1043); nothing to de-duplicate on
-            elif txn in by_txn:
-                repeats.append(txn)  # the same transaction twice in one callback
-            else:
-                by_txn[txn] = m
-        stored = _count_duplicates(route.environment, list(by_txn))
-        fresh.extend(m for txn, m in by_txn.items() if txn not in stored)
-        duplicates = sorted(stored) + repeats
-        created = store.create_messages(
-            [_new_message(route, m, raw) for m in fresh], actor="dip", reason="DIP delivery"
-        )
-        receipt = InboundReceipt.objects.create(
-            channel_id=route.channel_id,
-            interface_id=route.interface_id,
-            dip_id=route.dip_id,
-            environment=route.environment,
-            raw=raw,
-            sha256=raw.sha256,
-            size=len(body),
-            headers=kept_headers(headers),
-            outcome={201: "accepted", 207: "partial"}.get(reply.status, "rejected"),
-            http_status=reply.status,
-            verified=True,
-            verification=verification_details(signed),
-            message_count=count,
-            accepted_count=len(ok),
-            duplicate_count=len(duplicates),
-            duplicate_transaction_ids=duplicates[:1000],
-            findings=[_finding(f) for f in findings if f.is_error][:100],
-            received_at=now or timezone.now(),
-        )
-        ids = [m.pk for m in created]
-        if ids or duplicates:
-            transaction.on_commit(lambda: _enqueue(ids, receipt.pk), robust=True)
-    return Received(reply, receipt.pk, ids, duplicates)
+    at = now or timezone.now()
+    by_txn: dict[str, DipMessage] = {}
+    candidates: list[DipMessage] = []
+    repeats: list[str] = []
+    for m in ok:
+        txn = (m.transaction_id or "")[:65]
+        if not txn:
+            candidates.append(m)  # L4 rejects it (RCP1043); nothing to de-duplicate on
+        elif txn in by_txn:
+            repeats.append(txn)  # the same transaction twice in one callback
+        else:
+            by_txn[txn] = m
+            candidates.append(m)
+    placeholder = RawBody(id=0)
+    messages = store.new_message_objects(
+        [_new_message(route, m, placeholder) for m in candidates], at
+    )
+    events = [
+        {
+            "ord": i,
+            "public_id": str(m.public_id),
+            "mpan_core": m.mpan_core,
+            "interface_id": m.interface_id,
+            "payload": store.feed_payload(m),
+        }
+        for i, m in enumerate(messages)
+    ]
+    receipt = InboundReceipt(
+        channel_id=route.channel_id,
+        interface_id=route.interface_id,
+        dip_id=route.dip_id,
+        environment=route.environment,
+        sha256="",
+        size=len(body),
+        headers=kept_headers(headers),
+        outcome={201: "accepted", 207: "partial"}.get(reply.status, "rejected"),
+        http_status=reply.status,
+        verified=True,
+        verification=verification_details(signed),
+        message_count=count,
+        accepted_count=len(ok),
+        findings=[_finding(f) for f in findings if f.is_error][:100],
+        received_at=at,
+    )
+    receipt.sha256 = digest = store.sha256_hex(body)
+    params = {
+        "sha256": digest,
+        "size": len(body),
+        "body": body,
+        "now": at,
+        "environment": route.environment,
+        "transaction_ids": list(by_txn),
+        "messages": _json([_row(m) for m in messages]),
+        "state": State.RECEIVED,
+        "actor": "dip",
+        "reason": "DIP delivery",
+        "kind": FeedEvent.Kind.MESSAGE_RECEIVED,
+        "events": _json(events),
+        "receipt": _json(_row(receipt)),
+        "repeats": len(repeats),
+        "repeat_ids": _json(repeats),
+    }
+    sql = _statement(route.tenant.schema_name)
+    if connection.in_atomic_block:  # a caller's transaction (tests): a savepoint to retry in
+        with transaction.atomic():
+            receipt_id, ids, stored = _execute(sql, params)
+    else:  # autocommit: the one statement is its own transaction — no BEGIN/COMMIT trips
+        receipt_id, ids, stored = _execute(sql, params)
+    duplicates = list(stored) + repeats
+    if ids or duplicates:  # runs now in autocommit, after the caller's commit otherwise
+        schema = route.tenant.schema_name
+        transaction.on_commit(lambda: _enqueue(schema, list(ids), receipt_id), robust=True)
+    return Received(reply, receipt_id, list(ids), duplicates)
 
 
 def _finding(f: Any) -> dict[str, Any]:
     return {"code": f.code, "path": f.path, "message": f.message[:300], "index": f.index}
 
 
-def _enqueue(message_ids: list[int], receipt_id: int) -> None:
+def _enqueue(schema: str, message_ids: list[int], receipt_id: int) -> None:
     from messaging.inbound.tasks import process_messages
 
-    process_messages.delay(message_ids, receipt_id)
+    # The schema header is what tenant_context() would add, without switching the connection
+    # (a switch costs a ``SET search_path`` on the next statement).
+    process_messages.apply_async((message_ids, receipt_id), headers={"_schema_name": schema})
 
 
 def record_rejection(

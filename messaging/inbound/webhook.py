@@ -46,6 +46,7 @@ from participants.services.channels import INBOUND_PATH
 
 log = logging.getLogger(__name__)
 PREFIX = INBOUND_PATH.split("{", 1)[0]  # "/dip/inbound/"
+PUBLIC = "public"
 _verifier: Verifier | None = None
 _verifier_lock = threading.Lock()
 
@@ -121,7 +122,8 @@ def inbound_webhook(request: HttpRequest, token: str) -> HttpResponse:
         _reset_connection()
         return _plain(503, "temporarily unavailable", retry_after=5)
     finally:
-        _db.set_schema_to_public()
+        if _db.schema_name != PUBLIC:  # only when switched: a reset forces a SET next time
+            _db.set_schema_to_public()
 
 
 def _reset_connection() -> None:
@@ -147,13 +149,14 @@ def _handle(request: HttpRequest, token: str) -> HttpResponse:
     except (OSError, ValueError):
         log.exception("inbound: DIP trust roots unavailable (%s)", settings.DIP_TRUST_ROOTS)
         return _plain(503, "verification unavailable", retry_after=30)
-    _db.set_tenant(route.tenant)
     try:
         signed = trust.verify(
             method="POST", url=external_url(token), body=body, headers=request.headers
         )
     except SignatureVerificationError as exc:
+        _db.set_tenant(route.tenant)
         return _rejected(route, request, body, exc)
+    # The capture is one statement on schema-qualified tables: the connection stays public.
     result = receiving.receive(route=route, body=body, headers=request.headers, signed=signed)
     reply = result.reply
     return HttpResponse(reply.body, status=reply.status, content_type="application/json")

@@ -1,0 +1,103 @@
+"""Profile the webhook in-process: ``python -m bench.inbound_profile [--calls N] [--sort tottime]``.
+
+Creates its own database (``opendcp_prof_inbound``, dropped at the end) and uses Redis db 5,
+then POSTs signed IF-021 callbacks (batch 10) through the full middleware stack with Django's
+test client, counting SQL statements per callback and printing a cProfile summary."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import time
+from typing import Any
+
+from bench.inbound_env import InboundEnv
+from bench.sections.inbound import trust_files
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--calls", type=int, default=300)
+    ap.add_argument("--sort", default="cumtime")
+    ap.add_argument("--top", type=int, default=45)
+    a = ap.parse_args()
+    env = InboundEnv("prof_inbound", 5)
+    trust_files(env.folder)
+    env.extra_env["DCP_DIP_TRUST_ROOTS"] = str(env.folder / "ca.pem")
+    with env:
+        token = env.create_database()["token"]
+        os.environ.update(env.env)
+        import django
+
+        django.setup()
+        from django.db import connection
+        from django.test import Client
+
+        from bench.inbound_load import bodies
+        from dip.signing import SigningIdentity, sign_request
+
+        identity = SigningIdentity.from_pem(
+            key_pem=(env.folder / "dip.key").read_bytes(),
+            cert_pem=(env.folder / "dip.crt").read_bytes(),
+        )
+        url = f"{env.web}/dip/inbound/{token}/"
+        prepared = []
+        for body in bodies(a.calls + 20, 10, 12, 7):
+            h = sign_request(method="POST", url=url, body=body, identity=identity)
+            prepared.append(
+                (body, {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in h.items()})
+            )
+        client = Client()
+        statements: list[str] = []
+
+        def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        def post(body: bytes, headers: dict[str, Any]) -> None:
+            r = client.post(
+                f"/dip/inbound/{token}/", body, content_type="application/json", **headers
+            )
+            assert r.status_code == 201, (r.status_code, r.content[:300])
+
+        for body, headers in prepared[:20]:  # warm-up
+            post(body, headers)
+        with connection.execute_wrapper(count):
+            post(*prepared[20])
+        print(f"SQL statements per callback: {len(statements)}")
+        for sql in statements:
+            print("   ", sql[:150])
+        timings: dict[str, list[float]] = {}
+
+        def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                timings.setdefault(sql[:60], []).append(time.perf_counter() - t)
+
+        with connection.execute_wrapper(timed):
+            t0 = time.perf_counter()
+            for body, headers in prepared[21:71]:
+                post(body, headers)
+            per_call = (time.perf_counter() - t0) / 50
+        print(f"unprofiled: {per_call * 1000:.2f} ms/callback; mean ms per statement:")
+        for sql, ts in timings.items():
+            print(f"   {sum(ts) / len(ts) * 1000:7.3f}  x{len(ts) / 50:.1f}  {sql}")
+        prof = cProfile.Profile()
+        start = time.perf_counter()
+        prof.enable()
+        for body, headers in prepared[71:]:
+            post(body, headers)
+        prof.disable()
+        elapsed = time.perf_counter() - start
+        n = len(prepared) - 71
+        print(f"{n} callbacks in {elapsed:.2f}s: {elapsed / n * 1000:.2f} ms/callback (profiled)")
+        pstats.Stats(prof).sort_stats(a.sort).print_stats(a.top)
+        connection.close()
+
+
+if __name__ == "__main__":
+    main()
