@@ -11,7 +11,7 @@ RUNDIR := .local/run
 RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT)
 LOGDIR := .local/log
 
-.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp screenshots backup restore
+.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp screenshots backup restore drill-outbound drill-inbound
 
 help:
 	@echo "make run    install, start PostgreSQL/Redis/Celery/web, load demo data, print logins"
