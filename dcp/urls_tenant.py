@@ -31,5 +31,7 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("api/v1/", include("messaging.inbound.api.urls")),
     path("messages/endpoints/", include("messaging.inbound.urls")),
+    path("console/", include("console.urls")),
+    path("api/v1/", include("console.api")),
     *common_urlpatterns,
 ]

@@ -64,6 +64,7 @@ TENANT_APPS = [
     "messaging.outbound",
     "messaging.inbound",
     "retention",
+    "console",
     "evidence",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
@@ -282,6 +283,7 @@ CELERY_TASK_ROUTES = {
     "certificates.*": {"queue": "certificates"},
     "retention.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "evidence.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
+    "console.*": {"queue": "housekeeping", "routing_key": "housekeeping"},
     "messaging_outbound.*": {"queue": "outbound", "routing_key": "outbound"},
     "messaging_inbound.push_*": {"queue": "delivery", "routing_key": "delivery"},
     "messaging_inbound.*": {"queue": "inbound", "routing_key": "inbound"},
