@@ -93,7 +93,10 @@ def build(sb: Sandbox) -> list[BaseRoute]:
             sb.registry.trust_roots = ["sandbox"]
         if data.get("pem"):
             load_certificates(str(data["pem"]))  # validate before storing
-            path = sb.settings.state / "pki" / f"trust-{len(sb.registry.trust_roots)}.pem"
+            # Absolute: relative trust-root paths are read against the registry's folder, and
+            # the state folder is often relative to the working directory (``--db .local/...``).
+            name = f"trust-{len(sb.registry.trust_roots)}.pem"
+            path = (sb.settings.state / "pki" / name).resolve()
             path.write_text(str(data["pem"]), encoding="ascii")
             sb.registry.trust_roots.append(str(path))
         sb.verifier = sb.build_verifier()
