@@ -1,13 +1,17 @@
 """Demo onboarding data for `make run`, aligned with the DIP sandbox (sandbox/registry.demo.yaml):
 Acme Energy has finished UIT onboarding (SUP DIP ID 2309010001 nominated to our DCP ID
-3009012345, keys, channels, checklist done); Brightwatt Data is mid-way (SDS DIP ID 1409010001
-approved, checklist blocked at domain verification, not yet nominated). Idempotent."""
+3009012345, keys, channels, a UIT signing certificate from its local CA, checklist done);
+Brightwatt Data is mid-way (SDS DIP ID 1409010001 approved, checklist blocked at domain
+verification, not yet nominated, so no certificate yet). Idempotent.
+
+The sandbox trusts the tenants' local CAs once `manage.py sync_trust_to_sandbox` has run."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
+from certificates.demo import ensure_signing_certificate
 from dcpregistry import services as registry
 from dcpregistry.models import DcpId, DcpStatus
 from participants.models import ApiKey, Channel, DipId, MpidRole, Nomination
@@ -59,6 +63,10 @@ def _acme(admin: User, staff: User) -> None:
             primary="demo-dcp-primary-key",
             secondary="demo-dcp-secondary-key",
         )
+    # Signs what Acme sends (and its L4 status replies); issued once, while none is valid.
+    ensure_signing_certificate(
+        dip_id=dip.value, environment="UIT", common_name="dip-signing.acme.example", actor=admin
+    )
     for interface_id in ("IF-002", "IF-014", "STATUS"):
         if not Channel.objects.filter(dip_id=dip, interface_id=interface_id).exists():
             channels.configure_channel(dip_id=dip, interface_id=interface_id, actor=admin)
