@@ -1,8 +1,13 @@
 """Create the bench tenant, DIP ID and channel in the bench database; print the channel token
-(run with DATABASE_URL pointing at the bench database)."""
+as JSON (run with DATABASE_URL pointing at the bench database).
+
+``--endpoint-url URL`` also creates a client endpoint (JSON gains ``secret``, ``schema``);
+``--resume`` instead resumes every paused client endpoint of the tenant (``{"resumed": n}``).
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
@@ -20,8 +25,31 @@ from tenants.services import ensure_public_tenant  # noqa: E402
 from tests.factories import member  # noqa: E402
 
 
+def resume() -> int:
+    from messaging.inbound.endpoints import resume_endpoint
+    from messaging.inbound.models import ClientEndpoint
+
+    from django.contrib.auth import get_user_model
+
+    tenant = Tenant.objects.get(slug="benchin")
+    admin = get_user_model().objects.get(email="bench-admin@bench.example")
+    with tenant_context(tenant):
+        paused = list(ClientEndpoint.objects.filter(state="paused"))
+        for endpoint in paused:
+            resume_endpoint(endpoint=endpoint, actor=admin)
+    return len(paused)
+
+
 def main() -> None:
     from django.db import connection
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--endpoint-url")
+    ap.add_argument("--resume", action="store_true")
+    a = ap.parse_args()
+    if a.resume:
+        print(json.dumps({"resumed": resume()}))
+        return
 
     with connection.cursor() as cur:  # the floor's table (bench.inbound_floor)
         cur.execute(
@@ -41,7 +69,13 @@ def main() -> None:
             mpid_role=combo, environment="UIT", actor=admin, value="2309010001"
         )
         channel = channels.configure_channel(dip_id=dip, interface_id="IF-021", actor=admin)
-    print(json.dumps({"token": channel.token}))
+        out = {"token": channel.token, "schema": tenant.schema_name, "dip_id": dip.value}
+        if a.endpoint_url:
+            from messaging.inbound.endpoints import create_endpoint
+
+            made = create_endpoint(name="drill client", url=a.endpoint_url, actor=admin)
+            out["secret"] = made.secret
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from dcp.celery import dispatch_task, fan_out, tenant_task
 
-STALE_AFTER = timedelta(seconds=20)
+STALE_AFTER = timedelta(seconds=20)  # default of INBOUND_STALE_AFTER (drills shorten it)
 
 
 @tenant_task(name="messaging_inbound.process_messages", acks_late=True)
@@ -70,7 +71,8 @@ def sweep() -> dict[str, int]:
         Message.objects.filter(
             direction=Direction.INBOUND,
             state=State.RECEIVED,
-            created__lt=timezone.now() - STALE_AFTER,
+            created__lt=timezone.now()
+            - timedelta(seconds=getattr(settings, "INBOUND_STALE_AFTER", STALE_AFTER.seconds)),
         )
         .order_by("id")
         .values_list("id", flat=True)[:5000]
