@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from dcp import health, metrics
 from dcp import views as dcp_views
 from evidence import keyview
+from evidence import views as evidence_views
 from tenants import views as tenant_views
 from tenants.api.views import MeView
 
@@ -20,4 +21,5 @@ common_urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("switch/", tenant_views.switch_tenant, name="switch_tenant"),
     path(keyview.WELL_KNOWN_PATH, keyview.evidence_public_key, name="evidence_public_key"),
+    path("evidence/access/<slug:slug>/", evidence_views.auditor_access, name="evidence_access"),
 ]

@@ -33,5 +33,7 @@ urlpatterns = [
     path("messages/endpoints/", include("messaging.inbound.urls")),
     path("console/", include("console.urls")),
     path("api/v1/", include("console.api")),
+    path("evidence/", include("evidence.urls")),
+    path("api/v1/", include("evidence.api.urls")),
     *common_urlpatterns,
 ]

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.services import Actor, record
 from dcp.db import current_schema
-from evidence.models import EvidencePack
+from evidence.models import EvidencePack, InterfacePair
 from evidence.selectors import Scope
 from messaging.models import Message
 from tenants.permissions import Action, require
@@ -277,3 +277,30 @@ def protect_packed_messages(candidates: QuerySet[Message]) -> QuerySet[Message]:
     for pack in live.only("period_start", "period_end", "interfaces", "dip_ids", "mpans"):
         q |= Scope.of(pack).message_q()
     return candidates.filter(q)
+
+
+# --- request → response pairs -----------------------------------------------------------
+
+
+def add_pair(
+    *,
+    actor: Any,
+    request_interface_id: str,
+    response_interface_id: str,
+    limit_minutes: int,
+    description: str = "",
+) -> InterfacePair:
+    with transaction.atomic():
+        pair, _ = InterfacePair.objects.update_or_create(
+            request_interface_id=request_interface_id.strip().upper(),
+            response_interface_id=response_interface_id.strip().upper(),
+            defaults={"limit_minutes": limit_minutes, "description": description},
+        )
+        record(action="evidence.pair_saved", actor=actor, target=pair, summary=str(pair))
+    return pair
+
+
+def delete_pair(*, pair: InterfacePair, actor: Any) -> None:
+    with transaction.atomic():
+        record(action="evidence.pair_deleted", actor=actor, target=pair, summary=str(pair))
+        pair.delete()
