@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/v1/", include("dcpregistry.api.urls")),
     path("api/v1/", include("participants.api.urls_platform")),
     path("onboarding/", include("participants.urls_platform")),
+    path("console/", include("console.platform")),
     # DIP webhooks (also served on any host by messaging.inbound.webhook's middleware).
     path("dip/inbound/<str:token>/", inbound_webhook, name="dip_inbound"),
     *common_urlpatterns,
