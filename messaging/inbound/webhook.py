@@ -42,6 +42,7 @@ from dip.signing import SignatureVerificationError, Verifier
 from dip.timeutil import now_timestamp
 from messaging.inbound import receive as receiving
 from messaging.inbound.routes import Route, limiter, table
+from messaging.inbound.status_webhook import STATUS_INTERFACE, receive_status
 from participants.services.channels import INBOUND_PATH
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,8 @@ def _handle(request: HttpRequest, token: str) -> HttpResponse:
     except SignatureVerificationError as exc:
         _db.set_tenant(route.tenant)
         return _rejected(route, request, body, exc)
+    if route.interface_id == STATUS_INTERFACE:
+        return receive_status(route, body)
     # The capture is one statement on schema-qualified tables: the connection stays public.
     result = receiving.receive(route=route, body=body, headers=request.headers, signed=signed)
     reply = result.reply
