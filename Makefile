@@ -8,7 +8,8 @@ SANDBOX_PORT ?= 8800
 SANDBOX_ADMIN_TOKEN ?= sandbox-admin
 export DCP_BASE_DOMAIN ?= opendcp.localhost
 RUNDIR := .local/run
-RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT)
+RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT) DCP_DIP_WEBHOOK_BASE_URL=http://127.0.0.1:$(WEB_PORT) \
+  DCP_DIP_BASE_URL_UIT=http://127.0.0.1:$(SANDBOX_PORT)
 LOGDIR := .local/log
 
 .PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp screenshots backup restore drill-outbound drill-inbound
@@ -69,8 +70,12 @@ run: demo
 	@for i in $$(seq 60); do curl -fs -o /dev/null http://127.0.0.1:$(SANDBOX_PORT)/healthz && break; sleep 0.5; done
 	@curl -fs -o /dev/null http://127.0.0.1:$(SANDBOX_PORT)/healthz \
 	  || (echo "DIP sandbox did not start: see $(LOGDIR)/sandbox.log"; tail -20 $(LOGDIR)/sandbox.log; exit 1)
-	@DCP_DIP_WEBHOOK_BASE_URL=http://127.0.0.1:$(WEB_PORT) $(MANAGE) sync_channels_to_dip \
-	  --sandbox-admin-token $(SANDBOX_ADMIN_TOKEN) || echo "channel registration with the sandbox failed: see above"
+	@$(RUN_ENV) $(MANAGE) sync_channels_to_dip --sandbox-admin-token $(SANDBOX_ADMIN_TOKEN) \
+	  || echo "channel registration with the sandbox failed: see above"
+	@$(RUN_ENV) $(MANAGE) sync_trust_to_sandbox --sandbox-admin-token $(SANDBOX_ADMIN_TOKEN) \
+	  || echo "trusting the tenants' CAs in the sandbox failed: see above"
+	@$(RUN_ENV) $(MANAGE) demo_traffic --top-up --sandbox-admin-token $(SANDBOX_ADMIN_TOKEN) \
+	  || echo "demo traffic failed: see above"
 	@$(RUN_ENV) $(MANAGE) load_demo --print-logins
 	@echo "  DIP sandbox       : http://127.0.0.1:$(SANDBOX_PORT)/  (traffic page; Send API at /dip-channel/IF-xxx)"
 

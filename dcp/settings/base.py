@@ -361,9 +361,8 @@ DIP_SIGNATURE_MAX_SKEW = env.int("DCP_DIP_SIGNATURE_MAX_SKEW", default=300)  # s
 # Host). Channel URLs are <base>/dip/inbound/<token>/.
 DIP_WEBHOOK_BASE_URL = env.str("DCP_DIP_WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
 # Where the platform calls the DIP (Send API, status messages, pubconfig) per environment.
-DIP_API_URLS = {
-    name: env.str(f"DCP_DIP_{name}_URL", default="http://127.0.0.1:8800") for name in ("UIT", "PRD")
-}
+# One table for every DIP call (Send API, status messages, pubconfig, replay): DIP_BASE_URLS,
+# below. DIP_API_URLS is the same table under the name the inbound code uses.
 # Fallback API key (the DCP's own) when a DIP ID has no key of its own.
 DIP_DCP_API_KEY = env.str("DCP_DIP_DCP_API_KEY", default="demo-dcp-primary-key")
 INBOUND_MAX_BYTES = env.int("DCP_INBOUND_MAX_BYTES", default=20 * 1024 * 1024)
@@ -387,9 +386,13 @@ PUSH_SECRET_OVERLAP_HOURS = env.float("DCP_PUSH_SECRET_OVERLAP_HOURS", default=2
 # --- outbound pipeline (docs/outbound.md) -----------------------------------------------------
 # Send API base URL per DIP environment (issued at onboarding); default: the local sandbox.
 DIP_BASE_URLS = {
-    name: env.str(f"DCP_DIP_BASE_URL_{name}", default="http://127.0.0.1:8800")
+    name: env.str(
+        f"DCP_DIP_BASE_URL_{name}",
+        default=env.str(f"DCP_DIP_{name}_URL", default="http://127.0.0.1:8800"),
+    )
     for name in ("DEV", "UIT", "SIT", "SITB", "PRD")
 }
+DIP_API_URLS = DIP_BASE_URLS
 DIP_CA_FILE = env.str("DCP_DIP_CA_FILE", default="")  # extra trust for the DIP's TLS server
 DIP_TIMEOUT = env.float("DCP_DIP_TIMEOUT", default=10.0)  # seconds per Send API call
 OUTBOUND = {
