@@ -116,3 +116,50 @@ class BulkAction(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.CANCELLED, self.Status.FAILED)
+
+
+class AlertRule(models.Model):
+    """A condition checked every minute by ``console.alerts_dispatch``; a breach raises an
+    Alert (once, until acknowledged) and notifies e-mail addresses and/or a webhook."""
+
+    class Kind(models.TextChoices):
+        FAILURE_RATE = "failure_rate", "Failures in the window above threshold (count)"
+        EXCEPTION_SPIKE = "exception_spike", "New exceptions in the window above threshold"
+        QUIET_CHANNEL = "quiet_channel", "No messages on an interface for the window"
+        RESPONSE_TIME = "response_time", "Response-time rule breached in the last hour"
+        ENDPOINT_PAUSED = "endpoint_paused", "A client endpoint is paused"
+        CERTIFICATE_EXPIRY = "certificate_expiry", "A certificate expires within threshold days"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    interface_id = models.CharField(max_length=12, blank=True)
+    threshold = models.PositiveIntegerField(default=0)
+    window_minutes = models.PositiveIntegerField(default=60)
+    emails = models.CharField(max_length=1000, blank=True)  # comma-separated
+    webhook_url = models.URLField(max_length=500, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=254)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alert(models.Model):
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    fired_at = models.DateTimeField()
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=254, blank=True)
+    notified = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["rule", "acknowledged_at"], name="console_alert_open")]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.summary}"

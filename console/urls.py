@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import views
+from console import alert_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -19,5 +19,7 @@ urlpatterns = [
     path("resends/<int:pk>/", views.resend_detail, name="resend_detail"),
     path("resends/<int:pk>/decide/", views.resend_decide, name="resend_decide"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
+    path("alerts/", alert_views.alert_list, name="alerts"),
+    path("alerts/<int:pk>/ack/", alert_views.alert_ack, name="alert_ack"),
     path("dashboard.json", views.dashboard_json, name="dashboard_json"),
 ]

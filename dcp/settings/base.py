@@ -316,6 +316,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.expire_dispatch",
         "schedule": crontab(minute=50, hour=3),
     },
+    "console-alerts": {
+        "task": "console.alerts_dispatch",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "outbound-sweep": {"task": "messaging_outbound.sweep_dispatch", "schedule": 5.0},
     "outbound-timers": {"task": "messaging_outbound.timers_dispatch", "schedule": 5.0},
     "inbound-sweep": {"task": "messaging_inbound.sweep_dispatch", "schedule": 30.0},
