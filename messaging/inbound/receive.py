@@ -309,11 +309,11 @@ def _finding(f: Any) -> dict[str, Any]:
 
 
 def _enqueue(schema: str, message_ids: list[int], receipt_id: int) -> None:
-    from messaging.inbound.tasks import process_messages
+    from messaging.inbound import nudge
 
-    # The schema header is what tenant_context() would add, without switching the connection
-    # (a switch costs a ``SET search_path`` on the next statement).
-    process_messages.apply_async((message_ids, receipt_id), headers={"_schema_name": schema})
+    # Published off the request thread, batched (messaging.inbound.nudge); the schema travels
+    # in the task header without switching this connection (which would cost a SET).
+    nudge.nudge(schema, message_ids, receipt_id)
 
 
 def record_rejection(

@@ -19,12 +19,16 @@ STALE_AFTER = timedelta(seconds=20)  # default of INBOUND_STALE_AFTER (drills sh
 
 
 @tenant_task(name="messaging_inbound.process_messages", acks_late=True)
-def process_messages(message_ids: list[int], receipt_id: int | None = None) -> int:
+def process_messages(
+    message_ids: list[int], receipt_id: int | None = None, receipt_ids: list[int] | None = None
+) -> int:
+    """L2-L4 for ``message_ids``; duplicates recorded for the receipts (one per callback; the
+    webhook's nudge batches several callbacks into one task)."""
     from messaging.inbound import processing
 
     moved = processing.process_messages(message_ids)
-    if receipt_id is not None:
-        processing.record_duplicates(receipt_id)
+    for rid in [*([receipt_id] if receipt_id is not None else []), *(receipt_ids or [])]:
+        processing.record_duplicates(rid)
     transaction.on_commit(_after_processing, robust=True)
     return moved
 
