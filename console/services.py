@@ -226,7 +226,12 @@ def decide_resend(
                         spec_version=original.spec_version,
                     )
             except SubmissionRefused as exc:
-                req.status, req.outcome = ResendRequest.Status.FAILED, str(exc)[:500]
+                findings = "; ".join(
+                    f"{f.get('code')} {f.get('path')}: {f.get('message')}"
+                    for f in exc.details.get("findings", [])[:5]
+                )
+                req.status = ResendRequest.Status.FAILED
+                req.outcome = f"{exc.code}: {exc} {findings}".strip()[:500]
             else:
                 ids = result.submission.message_ids
                 req.resent = Message.objects.filter(pk__in=ids).first()

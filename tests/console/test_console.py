@@ -368,3 +368,33 @@ def test_dashboard_latency_against_dip_rules(tenant_a, host_client):
     assert client.get("/console/dashboard/").status_code == 200
     data = client.get("/api/v1/console/dashboard/").json()
     assert data["rates"] and data["latency"]
+
+
+def test_bulk_pages_dry_run_confirm_progress_and_task(
+    tenant_a, host_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    operator = member(tenant_a, ClientRole.CLIENT_OPERATOR)
+    client = host_client(tenant_a, operator)
+    with tenant_context(tenant_a):
+        for i in range(3):
+            _outbound(sur=f"SUR-P{i}")
+    dry = client.post("/console/bulk/new/?status_group=failure", {"kind": "requeue_outbound"})
+    assert dry.status_code == 200 and b'data-testid="dry-run-count"><strong>3' in dry.content
+    with tenant_context(tenant_a):
+        assert Message.objects.filter(state=State.QUEUED).count() == 0
+    queued: list[int] = []
+    monkeypatch.setattr(services, "_enqueue", lambda pk, countdown=0: queued.append(pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = client.post(
+            "/console/bulk/new/?status_group=failure", {"kind": "requeue_outbound", "confirm": "1"}
+        )
+    assert resp.status_code == 302 and queued
+    from console.tasks import run_bulk_action
+
+    with tenant_context(tenant_a):
+        run_bulk_action(queued[0])  # the task body, in the tenant's schema
+        assert BulkAction.objects.get(pk=queued[0]).status == BulkAction.Status.DONE
+    partial = client.get(resp["Location"], HTTP_HX_REQUEST="true")
+    assert partial.status_code == 200 and b"bulk-progress" in partial.content
+    assert b"<html" not in partial.content and b"3 requeued" in partial.content
+    assert client.get("/console/bulk/").status_code == 200
