@@ -159,8 +159,6 @@ def test_pack_page_flow(tenant_a, evidence_media, host_client):
     admin = member(tenant_a, ClientRole.CLIENT_ADMIN)
     client = host_client(tenant_a, admin)
     with mock.patch("evidence.tasks.build_pack.delay") as delay:
-        with tenant_context(tenant_a):
-            pass
         response = client.post(
             "/evidence/packs/",
             {"kind": "standard", "start": DAY, "end": DAY + timedelta(days=1)},
@@ -279,3 +277,26 @@ def test_pairs_are_unique(tenant_a):
                 limit_minutes=minutes,
             )
         assert InterfacePair.objects.get().limit_minutes == 90
+
+
+def test_retention_purge_keeps_messages_an_unexpired_pack_covers(tenant_a, seeded):
+    from messaging.models import Message
+    from retention import services as retention
+
+    admin = member(tenant_a, ClientRole.CLIENT_ADMIN)
+    with tenant_context(tenant_a):
+        retention.set_policy(raw_body_days=1, message_days=1, log_days=1, actor=admin)
+        pack = services.request_pack(
+            tenant=tenant_a, actor=admin, period_start=DAY, period_end=DAY, interfaces=["IF-019"]
+        )
+        covered = set(
+            Message.objects.filter(created__date=DAY, interface_id="IF-019").values_list(
+                "pk", flat=True
+            )
+        )
+        assert covered
+        retention.purge()
+        assert set(Message.objects.filter(pk__in=covered).values_list("pk", flat=True)) == covered
+        EvidencePack.objects.filter(pk=pack.pk).update(expires_at=timezone.now())
+        retention.purge()
+        assert not Message.objects.filter(pk__in=covered).exists()
