@@ -28,6 +28,7 @@ OPEN_PREFIXES = (
     "/metrics",
     "/api/schema",
     "/dip/",  # DIP webhooks: authenticated by their signature, not a session
+    "/.well-known/",  # the evidence public key: published to anyone who verifies a pack
 )
 
 

@@ -31,6 +31,7 @@ OPEN_PREFIXES = (
     "metrics",
     "static/",
     "dip/",
+    ".well-known/",
 )
 
 
