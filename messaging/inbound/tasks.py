@@ -56,11 +56,18 @@ def push_all() -> int:
     return len(ids)
 
 
+BUSY_RETRIES = 30
+
+
 @tenant_task(name="messaging_inbound.push_endpoint", acks_late=True)
-def push_endpoint(endpoint_id: int) -> dict[str, Any]:
+def push_endpoint(endpoint_id: int, busy_retries: int = 0) -> dict[str, Any]:
     from messaging.inbound import push
 
     outcome = push.push_endpoint(endpoint_id)
+    if outcome.busy and busy_retries < BUSY_RETRIES:
+        # Another worker is pushing to this endpoint and may have read its window before our
+        # deliveries existed: look again in a second rather than wait for the sweeper.
+        push_endpoint.apply_async((endpoint_id, busy_retries + 1), countdown=1)
     return {"sent": outcome.sent, "failed": outcome.failed, "busy": outcome.busy}
 
 

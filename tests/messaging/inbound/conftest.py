@@ -222,6 +222,7 @@ def inbound_env(
             for k, v in saved.items():
                 setattr(settings, k, v)
             reset_verifier()
+    purge_inbound_queues()
     with django_db_blocker.unblock():
         from django.db import connection
 
@@ -242,6 +243,23 @@ def _close_other_sessions(keep: int) -> None:
             "WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> %s",
             [keep],
         )
+
+
+def purge_inbound_queues() -> int:
+    """Drop what is waiting on the ``inbound`` and ``delivery`` queues of the test broker
+    (Redis db 1): the web server's nudges and the pipeline's follow-ups that no worker ran.
+    Left there, a later test worker would pick them up for a tenant schema that no longer
+    exists. Only these two queues: nothing else enqueues there."""
+    from dcp.celery import app
+    from messaging.inbound import nudge
+
+    nudge.flush()
+    purged = 0
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in ("inbound", "delivery"):
+            purged += channel.queue_purge(queue) or 0
+    return purged
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
