@@ -7,6 +7,8 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -80,9 +82,15 @@ class SearchView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES, "post": Action.VIEW_MESSAGES}
 
+    @extend_schema(operation_id="console_search_get", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return self._search(request.query_params, request.query_params)
 
+    @extend_schema(
+        operation_id="console_search_post",
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request: Request) -> Response:
         return self._search(request.data, request.query_params)
 
@@ -109,6 +117,7 @@ class ExportView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES}
 
+    @extend_schema(operation_id="console_export", responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request) -> Any:
         from console.views import export_response
 
@@ -122,9 +131,15 @@ class BulkActionsView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES, "post": Action.OPERATE_MESSAGES}
 
+    @extend_schema(operation_id="console_bulk_actions_list", responses=BulkActionSerializer)
     def get(self, request: Request) -> Response:
         return Response(BulkActionSerializer(BulkAction.objects.all()[:100], many=True).data)
 
+    @extend_schema(
+        operation_id="console_bulk_actions_create",
+        request=OpenApiTypes.OBJECT,
+        responses=BulkActionSerializer,
+    )
     def post(self, request: Request) -> Response:
         data: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
         kind = data.get("kind", BulkAction.Kind.REQUEUE_OUTBOUND)
@@ -158,12 +173,23 @@ class BulkActionsView(TenantScopedMixin, APIView):
 
 class BulkActionView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
-    required_actions = {"get": Action.VIEW_MESSAGES, "post": Action.OPERATE_MESSAGES}
+    required_actions = {"get": Action.VIEW_MESSAGES}
 
+    @extend_schema(operation_id="console_bulk_action_retrieve", responses=BulkActionSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(BulkActionSerializer(get_object_or_404(BulkAction, pk=pk)).data)
 
-    def post(self, request: Request, pk: int, command: str = "") -> Response:
+
+class BulkActionControlView(TenantScopedMixin, APIView):
+    """``POST …/bulk-actions/<id>/<command>/`` with command = start, pause, resume or cancel."""
+
+    permission_classes = [ActionPermission]
+    required_actions = {"post": Action.OPERATE_MESSAGES}
+
+    @extend_schema(
+        operation_id="console_bulk_action_control", request=None, responses=BulkActionSerializer
+    )
+    def post(self, request: Request, pk: int, command: str) -> Response:
         action = get_object_or_404(BulkAction, pk=pk)
         try:
             action = services.control_bulk(
@@ -183,6 +209,7 @@ class DashboardView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES}
 
+    @extend_schema(operation_id="console_dashboard", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         try:
             hours = max(1, min(int(request.query_params.get("hours", 24)), 24 * 31))
@@ -198,7 +225,7 @@ urlpatterns = [
     path("console/bulk-actions/<int:pk>/", BulkActionView.as_view(), name="console-bulk-action"),
     path(
         "console/bulk-actions/<int:pk>/<str:command>/",
-        BulkActionView.as_view(),
+        BulkActionControlView.as_view(),
         name="console-bulk-action-control",
     ),
     path("console/dashboard/", DashboardView.as_view(), name="console-dashboard"),

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -38,6 +40,7 @@ class _EvidenceView(TenantScopedMixin, APIView):
 
 
 class OperationalView(_EvidenceView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         scope = _scope(request)
         rows = [
@@ -58,6 +61,7 @@ class OperationalView(_EvidenceView):
 
 
 class BusinessView(_EvidenceView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         scope = _scope(request)
         return Response(
@@ -81,6 +85,7 @@ class BusinessView(_EvidenceView):
 
 
 class AssuranceView(_EvidenceView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         scope = _scope(request)
         return Response(
@@ -89,6 +94,7 @@ class AssuranceView(_EvidenceView):
 
 
 class LineageView(_EvidenceView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, public_id: str) -> Response:
         message = get_object_or_404(Message.objects.select_related("raw"), public_id=public_id)
         result = recon.lineage(message)
