@@ -191,7 +191,13 @@ def inbound_env(
 
     saved = {
         k: getattr(settings, k)
-        for k in ("DIP_TRUST_ROOTS", "DIP_WEBHOOK_BASE_URL", "DIP_API_URLS", "DIP_DCP_API_KEY")
+        for k in (
+            "DIP_TRUST_ROOTS",
+            "DIP_WEBHOOK_BASE_URL",
+            "DIP_API_URLS",
+            "DIP_BASE_URLS",
+            "DIP_DCP_API_KEY",
+        )
     }
     with ServerThread(build_app(sb)) as sandbox_server, WebServer(application) as web:
         ca_file = Path(folder / "dip-ca.pem")
@@ -199,6 +205,7 @@ def inbound_env(
         settings.DIP_TRUST_ROOTS = [str(ca_file)]
         settings.DIP_WEBHOOK_BASE_URL = web.url
         settings.DIP_API_URLS = {"UIT": sandbox_server.url, "PRD": sandbox_server.url}
+        settings.DIP_BASE_URLS = settings.DIP_API_URLS  # one table (dcp/settings/base.py)
         settings.DIP_DCP_API_KEY = API_KEY
         reset_verifier()
         routes.table.clear()
