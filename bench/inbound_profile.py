@@ -22,6 +22,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--sort", default="cumtime")
     ap.add_argument("--top", type=int, default=45)
+    ap.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE one capture")
     a = ap.parse_args()
     env = InboundEnv("prof_inbound", 5)
     trust_files(env.folder)
@@ -66,6 +67,18 @@ def main() -> None:
             post(body, headers)
         with connection.execute_wrapper(count):
             post(*prepared[20])
+        if a.explain:
+
+            def explain(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+                if sql.lstrip().startswith("WITH raw_new"):
+                    with connection.cursor() as cur:
+                        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                        print("\n".join(r[0] for r in cur.fetchall()))
+                return execute(sql, params, many, context)
+
+            for body, headers in prepared[60:63]:
+                with connection.execute_wrapper(explain):
+                    post(body, headers)
         print(f"SQL statements per callback: {len(statements)}")
         for sql in statements:
             print("   ", sql[:150])
