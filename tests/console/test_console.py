@@ -36,7 +36,7 @@ def _outbound(state: str = State.FAILED, **kw) -> Message:
                 interface_id="IF-021",
                 dip_id="2309010001",
                 raw=raw,
-                mpan_core=MPANS[0],
+                mpan_core=kw.pop("mpan_core", MPANS[0]),
                 sender_unique_reference=kw.pop("sur", "SUR-X"),
                 **kw,
             )
@@ -398,3 +398,19 @@ def test_bulk_pages_dry_run_confirm_progress_and_task(
     assert partial.status_code == 200 and b"bulk-progress" in partial.content
     assert b"<html" not in partial.content and b"3 requeued" in partial.content
     assert client.get("/console/bulk/").status_code == 200
+
+
+def test_bulk_dry_run_keeps_the_search_filters_of_its_query_string(tenant_a, host_client):
+    """Regression: the dry run/confirm POST carries the search in its query string; reading
+    only the body dropped the filters and the bulk action matched every failed message."""
+    operator = member(tenant_a, ClientRole.CLIENT_OPERATOR)
+    client = host_client(tenant_a, operator)
+    with tenant_context(tenant_a):
+        _outbound(sur="SUR-F0", mpan_core=MPANS[0])
+        _outbound(sur="SUR-F1", mpan_core=MPANS[1])
+        _outbound(sur="SUR-F2", mpan_core=MPANS[1])
+    dry = client.post(
+        f"/console/bulk/new/?status_group=failure&mpans={MPANS[0]}", {"kind": "requeue_outbound"}
+    )
+    assert dry.status_code == 200
+    assert b'data-testid="dry-run-count"><strong>1' in dry.content
