@@ -26,10 +26,10 @@ from tests.factories import member  # noqa: E402
 
 
 def resume() -> int:
+    from django.contrib.auth import get_user_model
+
     from messaging.inbound.endpoints import resume_endpoint
     from messaging.inbound.models import ClientEndpoint
-
-    from django.contrib.auth import get_user_model
 
     tenant = Tenant.objects.get(slug="benchin")
     admin = get_user_model().objects.get(email="bench-admin@bench.example")
