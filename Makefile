@@ -20,6 +20,7 @@ help:
 	@echo "make test   install and run the whole suite, lint and type checks"
 	@echo "make bench  run the benchmarks (table + JSON in bench/results/)"
 	@echo "make drill-outbound [N=1000]  outbound fault drill (worker killed, Redis flushed mid-run)"
+	@echo "make drill-inbound [N=500]    inbound fault drill (worker killed, Redis flushed, client endpoint down)"
 
 .venv/bin/python:
 	python3.11 -m venv .venv || python3 -m venv .venv
@@ -123,3 +124,6 @@ restore: services
 
 drill-outbound: services
 	$(PY) scripts/drill_outbound.py $(if $(N),--messages $(N))
+
+drill-inbound: services
+	$(PY) scripts/drill_inbound.py $(if $(N),--messages $(N))
