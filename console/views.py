@@ -56,9 +56,8 @@ def _params(request: HttpRequest) -> Any:
     # A POST (bulk dry run / confirm) carries the search in its query string and the form
     # fields in its body: both count, the body wins. Reading only the body dropped every
     # filter, and the bulk action then matched the whole tenant.
-    data = request.GET
+    data: QueryDict = request.GET.copy()
     if request.method == "POST":
-        data = request.GET.copy()
         for key in request.POST:
             data.setlist(key, request.POST.getlist(key))
     upload = request.FILES.get("mpan_file")
