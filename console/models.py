@@ -69,12 +69,14 @@ class ResendRequest(models.Model):
 
 
 class BulkAction(models.Model):
-    """Requeue (or redeliver) everything a search matched, in the background: chunked,
+    """Requeue, DIP-replay or redeliver everything a search matched, in the background: chunked,
     rate-limited, pausable and cancellable between chunks; ``cursor`` is the last message id
     done (the walk goes by descending id, so new arrivals are never picked up)."""
 
     class Kind(models.TextChoices):
         REQUEUE_OUTBOUND = "requeue_outbound", "Requeue outbound (send again)"
+        REPLAY_INBOUND = "replay_inbound", "Ask the DIP to replay inbound (to our webhook)"
+        REDELIVER_INBOUND = "redeliver_inbound", "Redeliver inbound to the client's endpoints"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

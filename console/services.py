@@ -1,5 +1,6 @@
 """Console writes: outbound requeue, exception work (assign, comment, resolve), four-eyes
-edit-and-resend, saved searches and bulk actions. Every operator action is audited in the
+edit-and-resend, saved searches and bulk actions (outbound requeue; inbound DIP replay and
+client redelivery in ``console.replay``). Every operator action is audited in the
 tenant's chain, in the same transaction as the change."""
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ class ConsoleRefused(Exception):
 
 @dataclass(frozen=True)
 class RequeueResult:
+    """``requeued``: messages acted on (requeued, replay requested, redelivered)."""
+
     requeued: int
     skipped: int
+    chunks: tuple[dict[str, Any], ...] = ()  # per-call outcomes for the bulk report
 
 
 def requeue_outbound(*, message_ids: list[int], actor: str, reason: str) -> RequeueResult:
@@ -267,11 +271,48 @@ def save_search(
 # --- bulk actions ---------------------------------------------------------------------------
 
 
+INBOUND_KINDS = frozenset({BulkAction.Kind.REPLAY_INBOUND, BulkAction.Kind.REDELIVER_INBOUND})
+KINDS_BY_DIRECTION: dict[str, tuple[str, ...]] = {
+    Direction.OUTBOUND: (BulkAction.Kind.REQUEUE_OUTBOUND,),
+    Direction.INBOUND: (BulkAction.Kind.REPLAY_INBOUND, BulkAction.Kind.REDELIVER_INBOUND),
+    "": (
+        BulkAction.Kind.REQUEUE_OUTBOUND,
+        BulkAction.Kind.REPLAY_INBOUND,
+        BulkAction.Kind.REDELIVER_INBOUND,
+    ),
+}
+EFFECTS: dict[str, str] = {
+    BulkAction.Kind.REQUEUE_OUTBOUND: (
+        "Each failed, rejected or expired outbound message goes back to queued and is sent "
+        "to the DIP again; its open exceptions are resolved."
+    ),
+    BulkAction.Kind.REPLAY_INBOUND: (
+        "The DIP is asked (its requeue API, at most 100 transaction IDs per call, grouped by "
+        "DIP ID, interface and environment) to deliver these messages to our webhook again, "
+        "marked replayIndicator; we count them as duplicates. No message changes state."
+    ),
+    BulkAction.Kind.REDELIVER_INBOUND: (
+        "Every event of these messages is pushed again to each matching client endpoint "
+        "(same webhook-id, so the client can recognise it). No message changes state."
+    ),
+}
+
+
+def kinds_for(direction: str) -> list[tuple[str, str]]:
+    """(value, label) of the bulk kinds that make sense for a search's direction."""
+    return [(k, BulkAction.Kind(k).label) for k in KINDS_BY_DIRECTION.get(direction, ())]
+
+
 @dataclass(frozen=True)
 class DryRun:
     count: search.Count
     eligible: search.Count
     sample: list[Message]
+    kind: str = ""
+
+    @property
+    def effect(self) -> str:
+        return EFFECTS.get(self.kind, "")
 
 
 def eligible_query(kind: str, query: search.SearchQuery) -> search.SearchQuery:
@@ -283,6 +324,10 @@ def eligible_query(kind: str, query: search.SearchQuery) -> search.SearchQuery:
         if query.status_group:
             states &= search.STATUS_GROUPS[query.status_group]
         return replace(query, direction=Direction.OUTBOUND, states=tuple(sorted(states)) or ("-",))
+    if kind in INBOUND_KINDS:
+        if query.direction and query.direction != Direction.INBOUND:
+            return replace(query, direction=Direction.INBOUND, states=("-",))
+        return replace(query, direction=Direction.INBOUND)
     raise ConsoleRefused(f"Unknown bulk action {kind!r}.")
 
 
@@ -292,6 +337,7 @@ def dry_run(*, kind: str, query: search.SearchQuery, sample_size: int = 20) -> D
         count=search.count(query),
         eligible=search.count(target),
         sample=search.page(target, size=sample_size).items,
+        kind=kind,
     )
 
 
@@ -392,24 +438,62 @@ def run_bulk(
         ids = next(iter(search.iter_ids(target, below=action.cursor, chunk=action.chunk_size)), [])
         if not ids:
             return _finish(action, BulkAction.Status.DONE)
-        result = requeue_outbound(
-            message_ids=ids, actor=f"bulk:{action.pk}", reason=f"bulk action #{action.pk}"
-        )
+        result = _run_chunk(action, ids)
         BulkAction.objects.filter(pk=action_id).update(
             cursor=ids[-1],
             processed=F("processed") + len(ids),
             succeeded=F("succeeded") + result.requeued,
             skipped=F("skipped") + result.skipped,
         )
+        if result.chunks:
+            _append_chunks(action_id, result.chunks)
         done_chunks += 1
         budget = len(ids) / action.rate_per_second - (time.monotonic() - started)
         if budget > 0:
             sleep(budget)
 
 
+def _run_chunk(action: BulkAction, ids: list[int]) -> RequeueResult:
+    actor, reason = f"bulk:{action.pk}", f"bulk action #{action.pk}"
+    if action.kind == BulkAction.Kind.REPLAY_INBOUND:
+        from console.replay import replay_inbound
+
+        return replay_inbound(message_ids=ids, actor=actor, reason=reason, bulk=action)
+    if action.kind == BulkAction.Kind.REDELIVER_INBOUND:
+        from console.replay import redeliver_inbound
+
+        return redeliver_inbound(message_ids=ids, actor=actor, reason=reason, bulk=action)
+    return requeue_outbound(message_ids=ids, actor=actor, reason=reason)
+
+
+REPORT_CHUNKS = 200  # the report keeps the first chunks' outcomes; totals are always kept
+
+
+def _append_chunks(action_id: int, chunks: tuple[dict[str, Any], ...]) -> None:
+    with transaction.atomic():
+        action = BulkAction.objects.select_for_update().get(pk=action_id)
+        report = dict(action.report or {})
+        kept = list(report.get("chunks", []))
+        report["chunk_count"] = int(report.get("chunk_count", 0)) + len(chunks)
+        report["failed_chunks"] = int(report.get("failed_chunks", 0)) + sum(
+            1 for c in chunks if not c.get("ok")
+        )
+        report["chunks"] = (kept + list(chunks))[:REPORT_CHUNKS]
+        action.report = report
+        action.save(update_fields=["report"])
+
+
+VERBS: dict[str, str] = {
+    BulkAction.Kind.REQUEUE_OUTBOUND: "requeued",
+    BulkAction.Kind.REPLAY_INBOUND: "replay requested",
+    BulkAction.Kind.REDELIVER_INBOUND: "redelivered",
+}
+
+
 def _finish(action: BulkAction, status: str) -> BulkAction:
     action.status, action.finished_at = status, timezone.now()
     action.report = {
+        **(action.report or {}),
         "processed": action.processed,
         "succeeded": action.succeeded,
         "skipped": action.skipped,
@@ -420,7 +504,7 @@ def _finish(action: BulkAction, status: str) -> BulkAction:
         action=f"console.bulk.{status}",
         actor=None,
         target=action,
-        summary=f"{action.succeeded} requeued, {action.skipped} skipped",
+        summary=f"{action.succeeded} {VERBS.get(action.kind, 'done')}, {action.skipped} skipped",
     )
     return action
 

@@ -102,6 +102,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
                 page=result,
                 count=search.count(query),
                 qs=query.querystring(),
+                bulk_kinds=services.kinds_for(query.direction),
             )
     return render(request, "console/search.html", ctx, status=status)
 
@@ -276,6 +277,10 @@ def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
             )
         elif verb == "retry":
             services.retry_message(message=exc.message, user=user)
+        elif verb == "dip_replay":
+            from console.replay import ask_dip_replay
+
+            ask_dip_replay(message=exc.message, user=user, reason=request.POST.get("reason", ""))
         else:
             return HttpResponseBadRequest("unknown action")
     except services.ConsoleRefused as err:
