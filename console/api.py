@@ -126,7 +126,8 @@ class ExportView(TenantScopedMixin, APIView):
 
 
 class BulkActionsView(TenantScopedMixin, APIView):
-    """POST ``{"kind": "requeue_outbound", "search": {...}, "dry_run": true}``."""
+    """POST ``{"kind": "requeue_outbound", "search": {...}, "dry_run": true}``; ``kind`` is
+    also ``replay_inbound`` or ``redeliver_inbound``."""
 
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES, "post": Action.OPERATE_MESSAGES}
@@ -155,6 +156,7 @@ class BulkActionsView(TenantScopedMixin, APIView):
                             "value": preview.eligible.value,
                             "exact": preview.eligible.exact,
                         },
+                        "effect": preview.effect,
                         "sample": MessageRowSerializer(preview.sample, many=True).data,
                         "mpan_errors": _mpan_errors(mpans),
                     }
