@@ -16,6 +16,7 @@ from django_tenants.utils import tenant_context
 import tests.messaging.inbound.conftest as inbound
 from console import replay, search, services
 from console.models import BulkAction
+from messaging.inbound import endpoints
 from messaging.models import ExceptionCategory, Message, MessageException
 from messaging.states import Direction
 from tenants.models import User
@@ -31,7 +32,6 @@ from tests.messaging.inbound.conftest import (  # noqa: F401 (fixtures)
 from tests.messaging.inbound.test_pipeline import (
     deliver,
     in_tenant,
-    make_endpoint,
     run_pipeline,
 )
 from tests.messaging.inbound.test_pipeline import env as env
@@ -147,7 +147,16 @@ def test_replay_inbound_chunks_dip_calls_and_the_dip_redelivers(
 
 
 def test_redeliver_inbound_pushes_to_the_client_endpoint_again(env: Env, surs: list[str]) -> None:
-    endpoint_id, secret = make_endpoint(env, "/replay-hook")
+    def make_endpoint() -> tuple[int, str]:
+        # not test_pipeline.make_endpoint: its admin lookup is ambiguous once two inbound
+        # tenants exist in the session (theirs and ours)
+        with tenant_context(env.tenant):
+            made = endpoints.create_endpoint(
+                name="replay-hook", url=env.client.url + "/replay-hook", actor=admin()
+            )
+        return made.endpoint.pk, made.secret
+
+    endpoint_id, secret = in_tenant(env, make_endpoint)
     env.client.secret = secret
     run_pipeline(env, surs, endpoint_id)
     first = len(env.client.events("/replay-hook"))
