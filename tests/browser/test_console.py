@@ -191,7 +191,7 @@ def test_operator_searches_works_exceptions_bulk_requeues_and_reads_dashboard(
     page.goto(search_url)
     page.locator("summary", has_text="act on every match").click()
     page.get_by_test_id("bulk-dry-run").click()
-    expect(page.get_by_role("heading", name="Bulk requeue — dry run")).to_be_visible()
+    expect(page.get_by_role("heading", name="Bulk action — dry run")).to_be_visible()
     expect(page.get_by_test_id("dry-run-count")).to_contain_text(
         f"{seeded['expected']} failed/rejected/expired outbound message(s) will be requeued"
     )
