@@ -6,20 +6,17 @@ a dry run changes nothing and a viewer is refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-import tests.messaging.inbound.conftest as inbound
 from console import replay, search, services
 from console.models import BulkAction
 from messaging.inbound import endpoints
 from messaging.models import ExceptionCategory, Message, MessageException
 from messaging.states import Direction
-from tenants.models import User
 from tenants.roles import ClientRole
 from tests.factories import member
 from tests.messaging.inbound.conftest import (  # noqa: F401 (fixtures)
@@ -30,6 +27,7 @@ from tests.messaging.inbound.conftest import (  # noqa: F401 (fixtures)
     wait_for,
 )
 from tests.messaging.inbound.test_pipeline import (
+    admin,
     deliver,
     in_tenant,
     run_pipeline,
@@ -40,24 +38,10 @@ pytestmark = pytest.mark.django_db
 PER_MPAN = 51  # 102 messages: more than one DIP call's 100 transaction IDs
 
 
-@pytest.fixture(scope="package", autouse=True)
-def own_tenant() -> Iterator[None]:
-    """The inbound package's tenant slug is per run; give ours another one, so both packages
-    can run in one session without creating the same tenant twice."""
-    saved = inbound.RUN
-    inbound.RUN = f"r{saved[:5]}"
-    yield
-    inbound.RUN = saved
-
-
 @pytest.fixture(scope="module")
 def surs(env: Env, django_db_blocker: Any) -> list[str]:
     with django_db_blocker.unblock():
         return deliver(env, PER_MPAN)
-
-
-def admin() -> User:
-    return User.objects.get(email=f"admin-{inbound.RUN}@inbound.example")
 
 
 def mine(surs: list[str]) -> search.SearchQuery:
@@ -116,7 +100,7 @@ def test_replay_inbound_chunks_dip_calls_and_the_dip_redelivers(
             action = services.start_bulk(
                 kind=BulkAction.Kind.REPLAY_INBOUND,
                 query=mine(surs),
-                user=admin(),
+                user=admin(env),
                 enqueue=False,
             )
             return services.run_bulk(action.pk, sleep=lambda s: None)
@@ -148,11 +132,10 @@ def test_replay_inbound_chunks_dip_calls_and_the_dip_redelivers(
 
 def test_redeliver_inbound_pushes_to_the_client_endpoint_again(env: Env, surs: list[str]) -> None:
     def make_endpoint() -> tuple[int, str]:
-        # not test_pipeline.make_endpoint: its admin lookup is ambiguous once two inbound
-        # tenants exist in the session (theirs and ours)
+        # a dedicated endpoint for this test (test_pipeline.make_endpoint names its own path)
         with tenant_context(env.tenant):
             made = endpoints.create_endpoint(
-                name="replay-hook", url=env.client.url + "/replay-hook", actor=admin()
+                name="replay-hook", url=env.client.url + "/replay-hook", actor=admin(env)
             )
         return made.endpoint.pk, made.secret
 
@@ -167,7 +150,7 @@ def test_redeliver_inbound_pushes_to_the_client_endpoint_again(env: Env, surs: l
             action = services.start_bulk(
                 kind=BulkAction.Kind.REDELIVER_INBOUND,
                 query=mine(surs),
-                user=admin(),
+                user=admin(env),
                 enqueue=False,
             )
             return services.run_bulk(action.pk, sleep=lambda s: None)
@@ -198,7 +181,7 @@ def test_workbench_asks_the_dip_to_replay_one_message(
             )
 
     exc = in_tenant(env, exception)
-    client = host_client(env.tenant, in_tenant(env, admin))
+    client = host_client(env.tenant, in_tenant(env, lambda: admin(env)))
     response = client.post(f"/console/exceptions/{exc.pk}/dip_replay/", {"reason": "lost"})
     assert response.status_code == 302
     assert calls == [1]

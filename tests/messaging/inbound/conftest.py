@@ -40,7 +40,6 @@ from tests.sandbox.conftest import pki as pki
 from tests.sandbox.helpers import ACME, ADMIN, API_KEY
 
 T = TypeVar("T")
-RUN = uuid.uuid4().hex[:6]
 
 
 def committed(work: Callable[[], T]) -> T:
@@ -115,11 +114,12 @@ def _setup_tenant() -> tuple[Tenant, str, str]:
     from participants.services import channels, dip_ids
     from tests.factories import member
 
-    slug = f"inb{RUN}"
-    tenant = Tenant(schema_name=f"t_{slug}", name=f"Inbound {RUN}", slug=slug)
+    run = uuid.uuid4().hex[:6]  # per tenant: several packages may each set up their own
+    slug = f"inb{run}"
+    tenant = Tenant(schema_name=f"t_{slug}", name=f"Inbound {run}", slug=slug)
     tenant.save(verbosity=0)
     Domain.objects.create(domain=tenant.primary_host, tenant=tenant, is_primary=True)
-    admin = member(tenant, "client_admin", email=f"admin-{RUN}@inbound.example")
+    admin = member(tenant, "client_admin", email=f"admin-{run}@inbound.example")
     with tenant_context(tenant):
         combo = dip_ids.add_mpid_role(mpid="ACME", role_code="SUP", actor=admin)
         dip = dip_ids.create_dip_id(mpid_role=combo, environment="UIT", actor=admin, value=ACME)

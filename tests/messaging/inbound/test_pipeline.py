@@ -49,7 +49,12 @@ def in_tenant(env: Env, fn: Any) -> Any:
 
 
 def admin(env: Env) -> User:
-    return User.objects.get(email__startswith="admin-", email__endswith="@inbound.example")
+    """The client admin of this environment's own tenant."""
+    return User.objects.get(
+        memberships__tenant=env.tenant,
+        memberships__role="client_admin",
+        email__endswith="@inbound.example",
+    )
 
 
 def make_endpoint(env: Env, path: str, **kw: Any) -> tuple[int, str]:
