@@ -21,5 +21,6 @@ common_urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("switch/", tenant_views.switch_tenant, name="switch_tenant"),
     path(keyview.WELL_KNOWN_PATH, keyview.evidence_public_key, name="evidence_public_key"),
+    path(keyview.VERIFIER_PATH, keyview.evidence_verifier, name="evidence_verifier"),
     path("evidence/access/<slug:slug>/", evidence_views.auditor_access, name="evidence_access"),
 ]

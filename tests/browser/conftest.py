@@ -182,7 +182,8 @@ def browser(server: LiveServer) -> Iterator[Any]:
     one runs, so it must be gone before other packages' tests start. For the same reason the
     per-test transaction of these tests needs DJANGO_ALLOW_ASYNC_UNSAFE while it lives."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        # `make test` installs it; a missing browser must fail the run, never skip it.
+        pytest.fail(f"{CHROMIUM} is not installed: run `make test` or `apt-get install chromium`")
     from playwright.sync_api import sync_playwright
 
     before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -179,8 +181,15 @@ def test_audit_chain_gap_is_detected_even_when_re_signed(tenant_a, seeded, evide
 
 def test_standalone_script_and_management_command(tenant_a, seeded, evidence_media):
     _, path = build_pack(tenant_a, evidence_media)
-    script = ROOT / "docs" / "verify_evidence_pack.py"
-    assert script.read_bytes() == (ROOT / "evidence" / "verify.py").read_bytes()
+    # The verifier auditors download is evidence/verify.py itself, run in isolated mode (-I:
+    # no project on sys.path), so it needs nothing but Python and cryptography.
+    script = evidence_media / "verify_evidence_pack.py"
+    served = Client(HTTP_HOST=settings.BASE_DOMAIN).get(
+        "/.well-known/opendcp-verify-evidence-pack.py"
+    )
+    assert served.status_code == 200
+    script.write_bytes(served.content)
+    assert served.content == (ROOT / "evidence" / "verify.py").read_bytes()
     key_file = evidence_media / "key.pem"
     key_file.write_bytes(key_pem())
     ok = subprocess.run(
