@@ -57,7 +57,7 @@ def test_full_journey(host_client, dcp_admin, tenant_a):
         )
     )
     err(api.post("/api/v1/mpid-roles/", {"mpid": "GA1", "role_code": "SUP"}), 400, "invalid_mpid")
-    err(api.post("/api/v1/mpid-roles/", {"mpid": "GAMA", "role_code": "XXX"}), 400, "unknown_role")
+    err(api.post("/api/v1/mpid-roles/", {"mpid": "GAMA", "role_code": "NOPE"}), 400, "unknown_role")
     sup = ok(api.post("/api/v1/mpid-roles/", {"mpid": "GAMA", "role_code": "SUP"}), 201)
     err(api.post("/api/v1/mpid-roles/", {"mpid": "GAMA", "role_code": "SUP"}), 400, "duplicate")
     mdr = ok(api.post("/api/v1/mpid-roles/", {"mpid": "GAMA", "role_code": "MDR"}), 201)
