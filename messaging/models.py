@@ -72,9 +72,12 @@ class Message(models.Model):
             models.Index(fields=["sender_unique_reference"], name="msg_sur"),
         ]
         constraints = [
-            # Inbound duplicates (same DIP transaction id) are recorded once.
+            # Inbound duplicates (same DIP transaction id) are recorded once. transaction_id
+            # leads: the webhook's duplicate check (transaction_id = ANY(...)) must descend by
+            # it — led by environment, a planner with stale statistics on a young table chose
+            # "environment = X" as the only index condition and filtered every inbound row.
             models.UniqueConstraint(
-                fields=["environment", "transaction_id"],
+                fields=["transaction_id", "environment"],
                 condition=Q(direction=Direction.INBOUND) & ~Q(transaction_id=""),
                 name="msg_inbound_transaction_unique",
             ),

@@ -375,6 +375,9 @@ INBOUND_ROUTE_TTL = env.float("DCP_INBOUND_ROUTE_TTL", default=30.0)  # seconds
 INBOUND_UNKNOWN_PATH_LIMIT = env.int("DCP_INBOUND_UNKNOWN_PATH_LIMIT", default=30)  # per minute/IP
 INBOUND_SEND_L4_STATUS = env.bool("DCP_INBOUND_SEND_L4_STATUS", default=True)
 INBOUND_ARCHIVE_AFTER_DAYS = env.int("DCP_INBOUND_ARCHIVE_AFTER_DAYS", default=30)
+# The webhook's one capture statement is prepared per connection (docs/inbound.md); turn off behind
+# a transaction-pooling PgBouncer older than 1.21, which cannot carry prepared statements.
+INBOUND_PREPARED_STATEMENTS = env.bool("DCP_INBOUND_PREPARED_STATEMENTS", default=True)
 # Client push retries (seconds between attempts; the last one repeats) and when a failing
 # endpoint is paused (hours of continuous failure). 10 s ... 8 h: over 24 h before pausing.
 PUSH_RETRY_SCHEDULE = [

@@ -2,8 +2,10 @@
 
 ``nudge(schema, ids, receipt_id)`` only appends to an in-process queue (microseconds); one
 daemon thread per process publishes: it takes everything queued at that moment and sends one
-``process_messages`` task per schema, so under load many callbacks share one Celery publish and
-the acknowledgement never waits for Redis. At low rates each nudge goes out at once.
+``process_messages`` task per schema, so the acknowledgement never waits for Redis. Publishes
+are spaced at least ``MIN_INTERVAL`` apart: at low rates each nudge goes out at once (the
+previous publish is long past), under load the callbacks of the last few milliseconds share one
+publish — a Celery publish costs far more CPU than the capture's own Python work.
 
 Losing a nudge (process killed between the acknowledgement and the publish, broker down) only
 delays work: the sweeper re-enqueues messages still ``received`` after ``INBOUND_STALE_AFTER``.
@@ -15,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,7 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _pid = 0
 MAX_IDS = 500  # per task
+MIN_INTERVAL = 0.05  # seconds between two publishes of one process (<= 20 tasks/s each)
 
 
 def nudge(schema: str, message_ids: list[int], receipt_id: int | None) -> None:
@@ -62,8 +66,14 @@ def _drain(first: tuple[str, list[int], int | None]) -> dict[str, tuple[list[int
 def _run() -> None:
     from messaging.inbound.tasks import process_messages
 
+    last = 0.0
     while True:
-        batch = _drain(_queue.get())
+        first = _queue.get()
+        wait = last + MIN_INTERVAL - time.monotonic()
+        if wait > 0:  # a publish just went out: let this one collect company
+            time.sleep(wait)
+        last = time.monotonic()
+        batch = _drain(first)
         for schema, (ids, receipts) in batch.items():
             try:
                 process_messages.apply_async(
@@ -75,9 +85,7 @@ def _run() -> None:
 
 def flush(timeout: float = 5.0) -> None:
     """Wait until everything queued so far was published (tests)."""
-    import time
-
     deadline = time.monotonic() + timeout
     while not _queue.empty() and time.monotonic() < deadline:
         time.sleep(0.005)
-    time.sleep(0.02)  # the batch taken last is being published
+    time.sleep(0.02 + MIN_INTERVAL)  # the batch taken last is being published

@@ -18,7 +18,7 @@ from dcp.celery import dispatch_task, fan_out, tenant_task
 STALE_AFTER = timedelta(seconds=20)  # default of INBOUND_STALE_AFTER (drills shorten it)
 
 
-@tenant_task(name="messaging_inbound.process_messages", acks_late=True)
+@tenant_task(name="messaging_inbound.process_messages", acks_late=True, ignore_result=True)
 def process_messages(
     message_ids: list[int], receipt_id: int | None = None, receipt_ids: list[int] | None = None
 ) -> int:
