@@ -21,13 +21,14 @@ from __future__ import annotations
 import binascii
 import hashlib
 import threading
-from collections import OrderedDict
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from typing import NamedTuple, NoReturn
 
+import pybase64
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -188,7 +189,9 @@ class _Entry:
         "not_after",
         "not_before",
         "ok_from",
+        "ok_from_ts",
         "ok_until",
+        "ok_until_ts",
         "public_key",
         "subject",
         "untrusted_detail",
@@ -205,18 +208,30 @@ class _Entry:
         self.error: tuple[VerificationReason, str] | None = None  # time-independent failure
         # Window in which leaf and chain are known good (empty until the chain verified).
         self.ok_from, self.ok_until = _NEVER_FROM, _NEVER_UNTIL
+        self.ok_from_ts, self.ok_until_ts = _NEVER_FROM_TS, _NEVER_UNTIL_TS  # same, epoch s
         self.checked_at: datetime | None = None  # when an untrusted verdict was reached
+
+    def set_window(self, ok_from: datetime, ok_until: datetime) -> None:
+        self.ok_from, self.ok_until = ok_from, ok_until
+        if ok_from > ok_until:  # empty (never good)
+            self.ok_from_ts, self.ok_until_ts = _NEVER_FROM_TS, _NEVER_UNTIL_TS
+        else:
+            self.ok_from_ts, self.ok_until_ts = ok_from.timestamp(), ok_until.timestamp()
         self.untrusted_detail = ""
 
 
 _NEVER_FROM = datetime.max.replace(tzinfo=UTC)
 _NEVER_UNTIL = datetime.min.replace(tzinfo=UTC)
+_NEVER_FROM_TS, _NEVER_UNTIL_TS = float("inf"), float("-inf")
+_WINDOW_STEP = 0.25  # seconds; see Verifier.__init__
+_time = time.time
 
 
 _utcnow: Callable[[], datetime] = partial(datetime.now, UTC)  # C-level call: no Python frame
 _new_tuple = tuple.__new__
 _sha256 = hashlib.sha256
 _b2a = binascii.b2a_base64
+_b64decode = pybase64.b64decode
 
 
 def _fail(reason: VerificationReason, message: str) -> SignatureVerificationError:
@@ -249,14 +264,19 @@ class Verifier:
         self._store = Store(roots)
         self._intermediates = list(intermediates)
         self._skew = max_clock_skew
-        self._negative_skew = -max_clock_skew
         self._clock = clock
+        # With the system clock the accepted signature-date window is computed at most every
+        # _WINDOW_STEP seconds (its edges move by at most that much late: immaterial against
+        # a skew of minutes) so the hot path reads time.time() instead of building datetimes.
+        self._coarse = clock is _utcnow
+        self._window: tuple[datetime, datetime] = (_NEVER_FROM, _NEVER_UNTIL)
+        self._window_until = float("-inf")
         self._pins = (
             None
             if pinned_fingerprints is None
             else frozenset(p.replace(":", "").strip().lower() for p in pinned_fingerprints)
         )
-        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        self._cache: dict[str, _Entry] = {}  # insertion order: the oldest is evicted first
         self._cache_size = max(1, cache_size)
         self._lock = threading.Lock()
 
@@ -280,7 +300,7 @@ class Verifier:
                 date_h, hash_h, cert_h, sig_h = _lookup_insensitive(headers)
             if not (date_h and hash_h and cert_h and sig_h):
                 _missing(date_h, hash_h, cert_h, sig_h)
-            if hash_h != _b2a(_sha256(body).digest(), newline=False).decode():
+            if hash_h.encode() != _b2a(_sha256(body).digest(), newline=False):
                 if len(hash_h) != _CONTENT_HASH_LENGTH:
                     raise _fail(
                         VerificationReason.MALFORMED_HEADER,
@@ -290,7 +310,15 @@ class Verifier:
                     VerificationReason.CONTENT_HASH_MISMATCH,
                     f"{CONTENT_HASH} does not match the SHA-256 of the {len(body)}-byte body",
                 )
-            now = self._clock()
+            if self._coarse:  # the system clock: a window re-centred every _WINDOW_STEP seconds
+                now = _time()
+                if now >= self._window_until:
+                    self._slide_window(now)
+                earliest, latest = self._window
+            else:  # an injected clock (tests, replays of recorded traffic): exact
+                moment = self._clock()
+                now = moment.timestamp()
+                earliest, latest = moment - self._skew, moment + self._skew
             try:
                 signed_at = (
                     datetime.fromisoformat(date_h) if len(date_h) < _MAX_DATE_HEADER else None
@@ -299,29 +327,23 @@ class Verifier:
                 signed_at = None
             if signed_at is None or signed_at.tzinfo is None:
                 _bad_date(date_h)
-            age = now - signed_at
-            if age > self._skew:
+            if signed_at < earliest:
                 raise _fail(
                     VerificationReason.SIGNATURE_DATE_STALE,
                     f"{SIGNATURE_DATE} {date_h} is older than the allowed skew of {self._skew}",
                 )
-            if age < self._negative_skew:
+            if signed_at > latest:
                 raise _fail(
                     VerificationReason.SIGNATURE_DATE_FUTURE,
                     f"{SIGNATURE_DATE} {date_h} is further in the future than {self._skew}",
                 )
             entry = self._cache.get(cert_h)
-            if entry is not None and entry.ok_from <= now <= entry.ok_until:
-                try:  # noqa: SIM105 - contextlib.suppress costs more than the rest of this branch
-                    self._cache.move_to_end(cert_h)  # atomic under the GIL; racing eviction is fine
-                except KeyError:
-                    pass
-            else:
-                entry = self._certificate(cert_h, now)
+            if entry is None or not entry.ok_from_ts <= now <= entry.ok_until_ts:
+                entry = self._certificate(cert_h, self._clock())
             if len(sig_h) > _MAX_SIGNATURE_HEADER:
                 raise _fail(VerificationReason.SIGNATURE_MALFORMED, f"{SIGNATURE} is too long")
             try:
-                signature = binascii.a2b_base64(sig_h, strict_mode=True)
+                signature = _b64decode(sig_h, validate=True)  # SIMD; stricter than binascii's
             except (binascii.Error, ValueError) as exc:
                 raise _fail(
                     VerificationReason.SIGNATURE_MALFORMED, f"{SIGNATURE} is not valid base64"
@@ -356,6 +378,11 @@ class Verifier:
                 f"request could not be verified ({type(exc).__name__})",
             ) from exc
 
+    def _slide_window(self, now: float) -> None:
+        moment = datetime.fromtimestamp(now, UTC)
+        self._window = (moment - self._skew, moment + self._skew)
+        self._window_until = now + _WINDOW_STEP
+
     # -- certificate handling (cached) -----------------------------------------------------------
 
     def _certificate(self, header: str, now: datetime) -> _Entry:
@@ -366,7 +393,7 @@ class Verifier:
                 entry = self._parse(header)
                 self._cache[header] = entry
                 if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+                    del self._cache[next(iter(self._cache))]
             if entry.error is not None:
                 raise _fail(*entry.error)
             if now < entry.not_before:
@@ -458,14 +485,16 @@ class Verifier:
         try:
             chain = verifier.verify(entry.certificate, entry.extra + self._intermediates).chain
         except VerificationError as exc:
-            entry.checked_at, entry.ok_from, entry.ok_until = now, _NEVER_FROM, _NEVER_UNTIL
+            entry.checked_at = now
+            entry.set_window(_NEVER_FROM, _NEVER_UNTIL)
             entry.untrusted_detail = str(exc).split(" (encountered processing")[0]
             raise _fail(
                 VerificationReason.CERTIFICATE_UNTRUSTED, self._untrusted_message(entry)
             ) from exc
         entry.checked_at = None
-        entry.ok_from = max(c.not_valid_before_utc for c in chain)
-        entry.ok_until = min(c.not_valid_after_utc for c in chain)
+        entry.set_window(
+            max(c.not_valid_before_utc for c in chain), min(c.not_valid_after_utc for c in chain)
+        )
 
     @staticmethod
     def _untrusted_message(entry: _Entry) -> str:
