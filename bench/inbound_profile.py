@@ -1,7 +1,7 @@
 """Profile the webhook in-process: ``python -m bench.inbound_profile [--calls N] [--sort tottime]``.
 
 Creates its own database (``opendcp_prof_inbound``, dropped at the end) and uses Redis db 5,
-then POSTs signed IF-021 callbacks (batch 10) through the full middleware stack with Django's
+then POSTs signed IF-021 callbacks (``--batch``, default 10) through the full middleware stack with Django's
 test client, counting SQL statements per callback and printing a cProfile summary."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--sort", default="cumtime")
     ap.add_argument("--top", type=int, default=45)
+    ap.add_argument("--batch", type=int, default=10, help="messages per callback")
     ap.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE one capture")
     a = ap.parse_args()
     env = InboundEnv("prof_inbound", 5)
@@ -45,7 +46,7 @@ def main() -> None:
         )
         url = f"{env.web}/dip/inbound/{token}/"
         prepared = []
-        for body in bodies(a.calls + 20, 10, 12, 7):
+        for body in bodies(a.calls + 20, a.batch, 12, 7):
             h = sign_request(method="POST", url=url, body=body, identity=identity)
             prepared.append(
                 (body, {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in h.items()})

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
@@ -66,7 +66,7 @@ class StandardResponseBody:
         return self.code in ("MSG0000", "RCP0000")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: getattr(self, k) for k in _KEYS}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> StandardResponseBody:
@@ -85,7 +85,8 @@ class StandardResponse:
         }
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(self.to_dict())
+        # orjson writes the (flat, slotted) body dataclasses itself, fields in order.
+        return orjson.dumps({"messageArray": self.messageArray, "timestamp": self.timestamp})
 
     @property
     def codes(self) -> list[str | None]:

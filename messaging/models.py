@@ -15,12 +15,18 @@ class RawBody(models.Model):
     evidence are built from these bytes, never from a re-serialisation. Recent bodies live in
     PostgreSQL (``content``); older ones move to object storage (``storage_name``)."""
 
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
-    content = models.BinaryField(null=True, blank=True)
+    content = models.BinaryField(null=True, blank=True)  # TOAST-compressed with lz4 (0002)
     storage_name = models.CharField(max_length=300, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # A constraint rather than unique=True: same unique index, without the extra
+        # varchar_pattern_ops index Django adds for unique CharFields (nobody LIKE-searches
+        # hashes, and every capture would pay for it).
+        constraints = [models.UniqueConstraint(fields=["sha256"], name="rawbody_sha256_unique")]
 
     def __str__(self) -> str:
         return f"raw {self.sha256[:12]} ({self.size} B)"
@@ -33,7 +39,7 @@ class Message(models.Model):
     direction = models.CharField(max_length=8, choices=Direction.choices)
     state = models.CharField(max_length=12, choices=State.choices, default=State.RECEIVED)
     state_changed_at = models.DateTimeField()
-    created = models.DateTimeField(db_index=True)
+    created = models.DateTimeField()  # indexed as (created, id): console_msg_created_id
 
     environment = models.CharField(max_length=10)
     spec_version = models.CharField(max_length=10, default="2.1.0")
@@ -62,10 +68,11 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Every index is paid for by each inbound capture (ten rows per callback): keep the
+        # set minimal. (state, id), (interface_id, id), (created, id), (counterparty, id),
+        # (event_code, id), publication_id and the envelope GIN come from console 0002.
         indexes = [
-            models.Index(fields=["direction", "state", "id"], name="msg_dir_state"),
             models.Index(fields=["mpan_core", "id"], name="msg_mpan"),
-            models.Index(fields=["interface_id", "created"], name="msg_interface_created"),
             models.Index(fields=["dip_id", "created"], name="msg_dip_created"),
             models.Index(fields=["transaction_id"], name="msg_transaction"),
             models.Index(fields=["correlation_id"], name="msg_correlation"),
@@ -96,7 +103,10 @@ class Message(models.Model):
 class Transition(models.Model):
     """Append-only history of a message's states: who/what moved it, when and why."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="transitions")
+    # Indexed by transition_message (message, id); no separate single-column index.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="transitions", db_index=False
+    )
     from_state = models.CharField(max_length=12, blank=True)
     to_state = models.CharField(max_length=12)
     at = models.DateTimeField()

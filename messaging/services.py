@@ -7,7 +7,7 @@ appends the Transition row — in the caller's transaction."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -359,18 +359,30 @@ def resolve_exceptions(message: Message, *, by: str, resolution: str) -> int:
     )
 
 
+FEED_FIELDS = (
+    "direction",
+    "state",
+    "interface_id",
+    "event_code",
+    "dip_id",
+    "mpan_core",
+    "transaction_id",
+    "sender_unique_reference",
+)
+
+
 def feed_payload(message: Message, *, reason: str = "") -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "message_id": str(message.public_id),
-        "direction": message.direction,
-        "state": message.state,
-        "interface_id": message.interface_id,
-        "event_code": message.event_code,
-        "dip_id": message.dip_id,
-        "mpan_core": message.mpan_core,
-        "transaction_id": message.transaction_id,
-        "sender_unique_reference": message.sender_unique_reference,
-    }
+    row = {f: getattr(message, f) for f in FEED_FIELDS}
+    row["public_id"] = message.public_id
+    return feed_payload_of(row, reason=reason)
+
+
+def feed_payload_of(row: Mapping[str, Any], *, reason: str = "") -> dict[str, Any]:
+    """The feed event payload from a message's column values (``public_id`` and
+    :data:`FEED_FIELDS`): what :func:`feed_payload` gives for the saved message."""
+    payload: dict[str, Any] = {"message_id": str(row["public_id"])}
+    for f in FEED_FIELDS:
+        payload[f] = row[f]
     if reason:
         payload["reason"] = reason
     return payload

@@ -12,6 +12,7 @@ transaction committed; processing is enqueued after commit (the sweeper covers a
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,27 +77,65 @@ def verification_details(signed: VerifiedSignature) -> dict[str, Any]:
     }
 
 
-def _new_message(route: Route, m: DipMessage, raw: Any) -> store.NewMessage:
-    d0 = m.common_dict.get("D0")
-    publication = d0.get("publicationID") if isinstance(d0, dict) else None
-    return store.NewMessage(
-        direction=Direction.INBOUND,
-        environment=route.environment,
-        interface_id=(m.interface_id or route.interface_id)[:12],
-        dip_id=route.dip_id,
-        raw=raw,
-        event_code=(m.event_code or "")[:60],
-        schema_version=(m.schema_version or "")[:10],
-        counterparty_dip_id=(m.sender_dip_id or "")[:20],
-        dcp_id=(m.dcp_id or "")[:20],
-        mpan_core=(m.mpan_core or "")[:13],
-        sender_unique_reference=(m.sender_unique_reference or "")[:200],
-        transaction_id=(m.transaction_id or "")[:65],
-        correlation_id=(m.correlation_id or "")[:60],
-        publication_id=(publication if isinstance(publication, str) else "")[:65],
-        raw_index=m.index,
-        common_block=m.common_dict,
-    )
+_TEMPLATE: dict[str, Any] = {}
+
+
+def _message_template() -> dict[str, Any]:
+    """Every ``Message`` column with the model's default (computed once per process), so a new
+    field gets its default here without this module knowing about it."""
+    if not _TEMPLATE:
+        now = timezone.now()
+        sample = Message(raw_id=0, state_changed_at=now, created=now)
+        _TEMPLATE.update(_row(sample))
+    return _TEMPLATE
+
+
+def _uuid4s(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as text, from one ``urandom`` call."""
+    raw = bytearray(os.urandom(16 * n))
+    out = []
+    for i in range(0, 16 * n, 16):
+        raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40
+        raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80
+        h = raw[i : i + 16].hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
+
+
+def _message_rows(route: Route, messages: list[DipMessage], at: datetime) -> list[dict[str, Any]]:
+    """Column values of the new ``Message`` rows, straight from the envelope (building model
+    instances to read them back cost more than the rest of the capture's Python)."""
+    base = {
+        **_message_template(),
+        "direction": Direction.INBOUND,
+        "state": State.RECEIVED,
+        "state_changed_at": at,
+        "created": at,
+        "environment": route.environment,
+        "dip_id": route.dip_id,
+        "raw_id": 0,  # the statement fills in the stored body's id
+    }
+    rows = []
+    for m, public_id in zip(messages, _uuid4s(len(messages)), strict=True):
+        common = m.common_dict
+        d0 = common.get("D0")
+        publication = d0.get("publicationID") if isinstance(d0, dict) else None
+        row = dict(base)
+        row["public_id"] = public_id
+        row["interface_id"] = (m.interface_id or route.interface_id)[:12]
+        row["event_code"] = (m.event_code or "")[:60]
+        row["schema_version"] = (m.schema_version or "")[:10]
+        row["counterparty_dip_id"] = (m.sender_dip_id or "")[:20]
+        row["dcp_id"] = (m.dcp_id or "")[:20]
+        row["mpan_core"] = (m.mpan_core or "")[:13]
+        row["sender_unique_reference"] = (m.sender_unique_reference or "")[:200]
+        row["transaction_id"] = (m.transaction_id or "")[:65]
+        row["correlation_id"] = (m.correlation_id or "")[:60]
+        row["publication_id"] = (publication if isinstance(publication, str) else "")[:65]
+        row["raw_index"] = m.index
+        row["common_block"] = common
+        rows.append(row)
+    return rows
 
 
 def receive(
@@ -269,19 +308,16 @@ def _store(
         else:
             by_txn[txn] = m
             candidates.append(m)
-    placeholder = RawBody(id=0)
-    messages = store.new_message_objects(
-        [_new_message(route, m, placeholder) for m in candidates], at
-    )
+    rows = _message_rows(route, candidates, at)
     events = [
         {
             "ord": i,
-            "public_id": str(m.public_id),
-            "mpan_core": m.mpan_core,
-            "interface_id": m.interface_id,
-            "payload": store.feed_payload(m),
+            "public_id": row["public_id"],
+            "mpan_core": row["mpan_core"],
+            "interface_id": row["interface_id"],
+            "payload": store.feed_payload_of(row),
         }
-        for i, m in enumerate(messages)
+        for i, row in enumerate(rows)
     ]
     receipt = InboundReceipt(
         channel_id=route.channel_id,
@@ -306,7 +342,7 @@ def _store(
         "size": len(body),
         "body": body,
         "now": at,
-        "messages": _json([_row(m) for m in messages]),
+        "messages": _json(rows),
         "state": State.RECEIVED,
         "actor": "dip",
         "reason": "DIP delivery",
