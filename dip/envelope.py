@@ -35,12 +35,13 @@ _EMPTY: Final[dict[str, Any]] = {}
 class Message:
     """One element of a batch. Accessors never raise; ``common`` builds the typed model."""
 
-    __slots__ = ("_common", "index", "item")
+    __slots__ = ("_common", "_common_dict", "index", "item")
 
     def __init__(self, item: Any, index: int = 0) -> None:
         self.item = item
         self.index = index
         self._common: CommonBlock | None = None
+        self._common_dict: dict[str, Any] | None = None  # resolved once: every accessor uses it
 
     def __repr__(self) -> str:
         return f"<Message #{self.index} {self.interface_id} {self.event_code}>"
@@ -52,8 +53,11 @@ class Message:
 
     @property
     def common_dict(self) -> dict[str, Any]:
-        c = self.payload.get("CommonBlock")
-        return c if isinstance(c, dict) else _EMPTY
+        c = self._common_dict
+        if c is None:
+            found = self.payload.get("CommonBlock")
+            c = self._common_dict = found if isinstance(found, dict) else _EMPTY
+        return c
 
     @property
     def custom(self) -> dict[str, Any] | None:
