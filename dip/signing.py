@@ -361,7 +361,7 @@ class Verifier:
                 recovered = public_key.recover_data_from_signature(signature, _PKCS1, None)
             except (InvalidSignature, ValueError):
                 recovered = b""
-            if recovered != _SHA256_DIGEST_INFO + hashlib.sha256(to_sign).digest():
+            if recovered != _SHA256_DIGEST_INFO + _sha256(to_sign).digest():
                 raise _fail(
                     VerificationReason.SIGNATURE_INVALID,
                     f"{SIGNATURE} does not verify for {method.upper()} {url} with the key of "
