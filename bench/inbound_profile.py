@@ -75,7 +75,7 @@ def main() -> None:
             finally:
                 timings.append(time.perf_counter() - t)
 
-        receive._execute = execute  # type: ignore[assignment]
+        receive._execute = execute
 
         def post(body: bytes, headers: dict[str, Any]) -> None:
             r = client.post(
