@@ -75,7 +75,11 @@ class Message(models.Model):
             models.Index(fields=["mpan_core", "id"], name="msg_mpan"),
             models.Index(fields=["dip_id", "created"], name="msg_dip_created"),
             models.Index(fields=["transaction_id"], name="msg_transaction"),
-            models.Index(fields=["correlation_id"], name="msg_correlation"),
+            # Most inbound messages carry no correlation id: index only the ones that do
+            # (a lookup of a non-empty value implies the predicate, so it still uses it).
+            models.Index(
+                fields=["correlation_id"], name="msg_correlation", condition=~Q(correlation_id="")
+            ),
             models.Index(fields=["sender_unique_reference"], name="msg_sur"),
         ]
         constraints = [
@@ -183,12 +187,19 @@ class FeedEvent(models.Model):
     interface_id = models.CharField(max_length=12)
     payload = models.JSONField(default=dict)
     created = models.DateTimeField()
-    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    # Unique where assigned: rows are inserted unsequenced (by the capture, on the hot path),
+    # so they enter this index only when publish_feed_events() numbers them.
+    seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         indexes = [
             models.Index(fields=["id"], condition=Q(seq__isnull=True), name="feed_unpublished")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seq"], condition=Q(seq__isnull=False), name="feed_seq_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.inbound_env import InboundEnv
+from bench.inbound_env import InboundEnv, admin_sql
 from bench.run import Row
 from dip.pki import Purpose, make_ca, make_leaf
 
@@ -72,6 +72,9 @@ def run(quick: bool) -> list[Row]:
     env.extra_env["DCP_DIP_TRUST_ROOTS"] = str(folder / "ca.pem")
     with env:
         token = env.create_database()["token"]
+        # Flush what earlier sections left dirty (the evidence section writes a million rows)
+        # so their checkpoint does not land in the middle of these runs.
+        admin_sql("CHECKPOINT")
         env.start_web()
         hook = f"{env.web}/dip/inbound/{token}/"
         floor_url = f"{env.web}/bench/floor/{token}/"

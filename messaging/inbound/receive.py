@@ -249,6 +249,22 @@ def _statement(schema: str) -> str:
 _ONLY_WHEN_ASKED = 2**31 - 1  # a psycopg prepare threshold no other query ever reaches
 
 
+_cursors: dict[int, psycopg.Cursor[Any]] = {}  # id(psycopg connection) -> its capture cursor
+
+
+def _cursor(pg: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
+    """One reusable server-side-binding cursor per database connection: psycopg then keeps the
+    query's converted form and its adaptation context between callbacks. A Django connection
+    belongs to one thread, so its cursor does too."""
+    cur = _cursors.get(id(pg))
+    if cur is None or cur.closed or cur.connection is not pg:
+        for key, old in list(_cursors.items()):  # list(): one atomic copy under the GIL
+            if old.closed or old.connection.closed:  # closed since (CONN_MAX_AGE, errors)
+                _cursors.pop(key, None)
+        cur = _cursors[id(pg)] = psycopg.Cursor(pg)
+    return cur
+
+
 def _execute(sql: str, params: dict[str, Any]) -> Any:
     """Run the capture on Django's own connection (same transaction) with server-side parameter
     binding: the body travels as binary ``bytea`` and the JSON documents as text parameters,
@@ -260,16 +276,15 @@ def _execute(sql: str, params: dict[str, Any]) -> Any:
     psycopg's automatic preparation off for everything else."""
     connection.ensure_connection()
     pg = connection.connection
+    cur = _cursor(pg)
     if not settings.INBOUND_PREPARED_STATEMENTS:
-        with psycopg.Cursor(pg) as cur:
-            cur.execute(sql, params)
-            return cur.fetchone()
+        cur.execute(sql, params)
+        return cur.fetchone()
     saved = pg.prepare_threshold
     pg.prepare_threshold = _ONLY_WHEN_ASKED if saved is None else saved
     try:
-        with psycopg.Cursor(pg) as cur:
-            cur.execute(sql, params, prepare=True)
-            return cur.fetchone()
+        cur.execute(sql, params, prepare=True)
+        return cur.fetchone()
     finally:
         pg.prepare_threshold = saved
 
