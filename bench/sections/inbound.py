@@ -10,10 +10,11 @@ raw body + receipt + messages + transitions + feed events in one transaction, Ce
 the signature, splits the array and inserts one row per message in one statement
 (``bench.inbound_floor``) — per-message rates with the same batch size on both sides.
 
-Rows: sustained msgs/s at saturation (8 connections; floor and full interleaved, best of three
-each, the box being shared) vs the floor — with batches of 10 and with one message per callback
-(the floor then inserts exactly one row, as the issue describes it) — p50/p90/p99
-acknowledgement latency at 100 msgs/s offered, and the rising-rate steps.
+Rows: sustained msgs/s at saturation (8 connections; floor and full interleaved, best of four
+each, 3,000 callbacks per run, the box being shared) vs the floor — with batches of 10 and with
+one message per callback (the floor then inserts exactly one row, as the issue describes it) —
+p50/p90/p99 acknowledgement latency at 100 msgs/s offered (batches of 10, and one message per
+callback), and the rising-rate steps.
 """
 
 from __future__ import annotations
@@ -87,11 +88,12 @@ def run(quick: bool) -> list[Row]:
         # — checkpoint, autovacuum of the fresh tables), and long enough for a p99 that is not
         # simply the maximum of 40 samples.
         steps = {100: _load(hook, folder, 100, 8.0 if quick else 20.0)}
-        # Saturation: floor and full path interleaved, best of three each — the box is shared,
+        low1 = _load(hook, folder, 100, 8.0 if quick else 20.0, batch=1)  # 100 callbacks/s
+        # Saturation: floor and full path interleaved, best of four each — the box is shared,
         # and a neighbour's burst during one run must not decide the ratio.
-        calls = 500 if quick else 2000
+        calls = 500 if quick else 3000
         runs: dict[str, list[dict[str, Any]]] = {"floor": [], "full": []}
-        for _ in range(3):
+        for _ in range(2 if quick else 4):
             for name, url in (("floor", floor_url), ("full", hook)):
                 runs[name].append(_load(url, folder, 0, duration, max_calls=calls, concurrency=8))
         floor, full = (max(runs[n], key=lambda r: r["msgs_per_s"]) for n in ("floor", "full"))
@@ -158,5 +160,13 @@ def run(quick: bool) -> list[Row]:
             low["p99_ms"],
             "ms",
             target=f"<= 50 ms ({'meets' if low['p99_ms'] <= 50 else 'BELOW'})",
+        ),
+        Row(
+            SECTION,
+            "ack latency p99 @100 msg/s offered, 1 per callback",
+            low1["p99_ms"],
+            "ms",
+            target=f"<= 50 ms ({'meets' if low1['p99_ms'] <= 50 else 'BELOW'})",
+            extra={"p50_ms": low1["p50_ms"], "p90_ms": low1["p90_ms"]},
         ),
     ]
