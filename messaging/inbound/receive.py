@@ -156,8 +156,9 @@ def receive(
                 route, body, headers, signed, report.findings, reply, ok, len(report.results), now
             )
         except IntegrityError:
-            # A concurrent delivery of the same transaction committed first: count it as a
-            # duplicate on the second pass.
+            # A concurrent delivery of the same bytes committed its raw body first (the raw
+            # CTE cannot see it yet); the second pass finds the stored body. Concurrent
+            # deliveries of the same transaction need no retry: ON CONFLICT waits and counts.
             if attempt == 2:
                 raise
             log.info("inbound: concurrent duplicate on %s, retrying", route.dip_id)
@@ -175,9 +176,10 @@ def _statement(schema: str) -> str:
     into a scan, as an ``UPDATE ... WHERE transaction_id = ANY(...)`` did on a young table) —
     their first transition and ``message.received`` feed event (in message order, new
     messages only), and the receipt. Tables are qualified
-    with the tenant schema, so no ``SET search_path`` either. Message and receipt columns come
-    from the models (rows are JSON from the model instances, expanded with
-    ``jsonb_populate_record[set]``); the raw id and duplicate counts are filled in here."""
+    with the tenant schema, so no ``SET search_path`` either. Column lists come from the models;
+    the rows travel as JSON (messages from ``_message_rows``, the receipt from its model
+    instance) expanded with ``jsonb_populate_record[set]``; the raw id and duplicate counts are
+    filled in here."""
     cached = _STATEMENTS.get(schema)
     if cached is not None:
         return cached
