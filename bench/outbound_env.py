@@ -42,8 +42,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PG = "postgres://opendcp@127.0.0.1:54329"
-REDIS = "redis://127.0.0.1:63799"
+PG = f"postgres://opendcp@127.0.0.1:{os.environ.get('DCP_PG_PORT', '54329')}"
+REDIS = f"redis://127.0.0.1:{os.environ.get('DCP_REDIS_PORT', '63799')}"
 SANDBOX_ADMIN = "outbound-env-admin"
 SIM_SUP = "2309039001"
 INTERFACE = "IF-021"

@@ -89,8 +89,10 @@ check() {
   "$ROOT/.venv/bin/python" - <<'PY'
 import os, sys
 import psycopg, redis
-db = os.environ.get("DATABASE_URL") or "postgresql://opendcp@127.0.0.1:54329/opendcp"
-rd = os.environ.get("REDIS_URL") or "redis://127.0.0.1:63799/0"
+pg_port = os.environ.get("DCP_PG_PORT") or "54329"
+redis_port = os.environ.get("DCP_REDIS_PORT") or "63799"
+db = os.environ.get("DATABASE_URL") or f"postgresql://opendcp@127.0.0.1:{pg_port}/opendcp"
+rd = os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{redis_port}/0"
 ok = True
 try:
     psycopg.connect(db.replace("postgres://", "postgresql://", 1), connect_timeout=5).close()

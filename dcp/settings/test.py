@@ -3,7 +3,7 @@
 import os
 
 from dcp.settings.base import *  # noqa: F403
-from dcp.settings.base import CACHES, LOGGING, env
+from dcp.settings.base import CACHES, LOGGING, REDIS_URL, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -23,7 +23,7 @@ def _redis_db(url: str, db: int) -> str:
     return f"{base}/{db}"
 
 
-_TEST_REDIS = _redis_db(env.str("REDIS_URL", default="redis://127.0.0.1:63799/0"), 1)
+_TEST_REDIS = _redis_db(REDIS_URL, 1)  # REDIS_URL, else the private Redis on DCP_REDIS_PORT
 CACHES["default"]["LOCATION"] = _TEST_REDIS
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_RESULT_BACKEND = _TEST_REDIS
