@@ -189,9 +189,7 @@ class _Entry:
         "not_after",
         "not_before",
         "ok_from",
-        "ok_from_ts",
         "ok_until",
-        "ok_until_ts",
         "public_key",
         "subject",
         "untrusted_detail",
@@ -206,17 +204,10 @@ class _Entry:
         self.subject = ""
         self.not_before = self.not_after = _NEVER_FROM
         self.error: tuple[VerificationReason, str] | None = None  # time-independent failure
-        # Window in which leaf and chain are known good (empty until the chain verified).
-        self.ok_from, self.ok_until = _NEVER_FROM, _NEVER_UNTIL
-        self.ok_from_ts, self.ok_until_ts = _NEVER_FROM_TS, _NEVER_UNTIL_TS  # same, epoch s
+        # Window in which leaf and chain are known good, in epoch seconds (the hot path
+        # compares it with time.time()); empty until the chain verified.
+        self.ok_from, self.ok_until = _NEVER_FROM_TS, _NEVER_UNTIL_TS
         self.checked_at: datetime | None = None  # when an untrusted verdict was reached
-
-    def set_window(self, ok_from: datetime, ok_until: datetime) -> None:
-        self.ok_from, self.ok_until = ok_from, ok_until
-        if ok_from > ok_until:  # empty (never good)
-            self.ok_from_ts, self.ok_until_ts = _NEVER_FROM_TS, _NEVER_UNTIL_TS
-        else:
-            self.ok_from_ts, self.ok_until_ts = ok_from.timestamp(), ok_until.timestamp()
         self.untrusted_detail = ""
 
 
@@ -337,7 +328,7 @@ class Verifier:
                     f"{SIGNATURE_DATE} {date_h} is further in the future than {self._skew}",
                 )
             entry = self._cache.get(cert_h)
-            if entry is None or not entry.ok_from_ts <= now <= entry.ok_until_ts:
+            if entry is None or not entry.ok_from <= now <= entry.ok_until:
                 entry = self._certificate(cert_h, self._clock())
             if len(sig_h) > _MAX_SIGNATURE_HEADER:
                 raise _fail(VerificationReason.SIGNATURE_MALFORMED, f"{SIGNATURE} is too long")
@@ -408,7 +399,7 @@ class Verifier:
                     VerificationReason.CERTIFICATE_EXPIRED,
                     f"signing certificate {entry.subject} expired at {entry.not_after.isoformat()}",
                 )
-            if not entry.ok_from <= now <= entry.ok_until:
+            if not entry.ok_from <= now.timestamp() <= entry.ok_until:
                 self._check_chain(entry, now)
             return entry
 
@@ -487,15 +478,14 @@ class Verifier:
             chain = verifier.verify(entry.certificate, entry.extra + self._intermediates).chain
         except VerificationError as exc:
             entry.checked_at = now
-            entry.set_window(_NEVER_FROM, _NEVER_UNTIL)
+            entry.ok_from, entry.ok_until = _NEVER_FROM_TS, _NEVER_UNTIL_TS
             entry.untrusted_detail = str(exc).split(" (encountered processing")[0]
             raise _fail(
                 VerificationReason.CERTIFICATE_UNTRUSTED, self._untrusted_message(entry)
             ) from exc
         entry.checked_at = None
-        entry.set_window(
-            max(c.not_valid_before_utc for c in chain), min(c.not_valid_after_utc for c in chain)
-        )
+        entry.ok_from = max(c.not_valid_before_utc for c in chain).timestamp()
+        entry.ok_until = min(c.not_valid_after_utc for c in chain).timestamp()
 
     @staticmethod
     def _untrusted_message(entry: _Entry) -> str:
