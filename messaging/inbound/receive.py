@@ -11,8 +11,10 @@ transaction committed; processing is enqueued after commit (the sweeper covers a
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,29 +79,18 @@ def verification_details(signed: VerifiedSignature) -> dict[str, Any]:
     }
 
 
-_TEMPLATE: dict[str, Any] = {}
-
-
+@functools.cache
 def _message_template() -> dict[str, Any]:
     """Every ``Message`` column with the model's default (computed once per process), so a new
     field gets its default here without this module knowing about it."""
-    if not _TEMPLATE:
-        now = timezone.now()
-        sample = Message(raw_id=0, state_changed_at=now, created=now)
-        _TEMPLATE.update(_row(sample))
-    return _TEMPLATE
+    now = timezone.now()
+    return _row(Message(raw_id=0, state_changed_at=now, created=now))
 
 
 def _uuid4s(n: int) -> list[str]:
     """``n`` random (version 4) UUIDs as text, from one ``urandom`` call."""
-    raw = bytearray(os.urandom(16 * n))
-    out = []
-    for i in range(0, 16 * n, 16):
-        raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40
-        raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80
-        h = raw[i : i + 16].hex()
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out
+    raw = os.urandom(16 * n)
+    return [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, 16 * n, 16)]
 
 
 def _message_rows(route: Route, messages: list[DipMessage], at: datetime) -> list[dict[str, Any]]:
@@ -251,19 +242,16 @@ def _statement(schema: str) -> str:
 _ONLY_WHEN_ASKED = 2**31 - 1  # a psycopg prepare threshold no other query ever reaches
 
 
-_cursors: dict[int, psycopg.Cursor[Any]] = {}  # id(psycopg connection) -> its capture cursor
-
-
-def _cursor(pg: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
-    """One reusable server-side-binding cursor per database connection: psycopg then keeps the
-    query's converted form and its adaptation context between callbacks. A Django connection
-    belongs to one thread, so its cursor does too."""
-    cur = _cursors.get(id(pg))
+def _cursor() -> psycopg.Cursor[Any]:
+    """One reusable server-side-binding cursor per database connection, kept on Django's
+    (per-thread) connection wrapper: psycopg then keeps the query's converted form and its
+    adaptation context between callbacks. A reconnect gets a new cursor."""
+    connection.ensure_connection()
+    pg = connection.connection
+    cur: psycopg.Cursor[Any] | None = getattr(connection, "_inbound_capture_cursor", None)
     if cur is None or cur.closed or cur.connection is not pg:
-        for key, old in list(_cursors.items()):  # list(): one atomic copy under the GIL
-            if old.closed or old.connection.closed:  # closed since (CONN_MAX_AGE, errors)
-                _cursors.pop(key, None)
-        cur = _cursors[id(pg)] = psycopg.Cursor(pg)
+        cur = psycopg.Cursor(pg)
+        setattr(connection, "_inbound_capture_cursor", cur)  # noqa: B010 (not a declared attr)
     return cur
 
 
@@ -276,16 +264,14 @@ def _execute(sql: str, params: dict[str, Any]) -> Any:
     prepared once per connection, so each callback skips parse, analysis and planning — about a
     third of PostgreSQL's work per callback. Only this statement is prepared: Django keeps
     psycopg's automatic preparation off for everything else."""
-    connection.ensure_connection()
-    pg = connection.connection
-    cur = _cursor(pg)
-    if not settings.INBOUND_PREPARED_STATEMENTS:
-        cur.execute(sql, params)
-        return cur.fetchone()
+    cur = _cursor()
+    pg = cur.connection
+    prepare = bool(settings.INBOUND_PREPARED_STATEMENTS)
     saved = pg.prepare_threshold
-    pg.prepare_threshold = _ONLY_WHEN_ASKED if saved is None else saved
+    if prepare and saved is None:  # None disables preparation outright, even when asked
+        pg.prepare_threshold = _ONLY_WHEN_ASKED
     try:
-        cur.execute(sql, params, prepare=True)
+        cur.execute(sql, params, prepare=prepare)
         return cur.fetchone()
     finally:
         pg.prepare_threshold = saved
