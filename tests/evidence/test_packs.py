@@ -221,3 +221,11 @@ def test_public_key_is_published_on_every_host(tenant_a, host_client):
         assert response.status_code == 200
         assert response.content.startswith(b"-----BEGIN PUBLIC KEY-----")
     assert keys.evidence_key().key_id.startswith("sha256:")
+
+
+def test_standalone_verifier_hashes_the_same_audit_fields_as_the_chain() -> None:
+    """evidence/verify.py must stay self-contained (auditors run it without the project), so
+    it carries its own copy of the audit hash fields; this keeps the two from drifting."""
+    from audit.services import HASHED_FIELDS
+
+    assert verify.AUDIT_HASHED_FIELDS == HASHED_FIELDS
