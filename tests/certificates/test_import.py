@@ -14,8 +14,6 @@ from dip import pki
 
 from .conftest import DIP_ID
 
-NOW = datetime.now(UTC)
-
 
 @pytest.fixture(scope="module")
 def ca():
@@ -88,12 +86,14 @@ def test_key_and_certificate_that_do_not_match(in_alpha, ca):
 
 
 def test_expired_certificate(in_alpha, ca):
-    leaf = _leaf(ca, not_before=NOW - timedelta(days=400), not_after=NOW - timedelta(days=1))
+    now = datetime.now(UTC)
+    leaf = _leaf(ca, not_before=now - timedelta(days=400), not_after=now - timedelta(days=1))
     assert _code(lambda: _import(**_pem_kwargs(leaf, ca))) == "certificate_expired"
 
 
 def test_not_yet_valid_certificate(in_alpha, ca):
-    leaf = _leaf(ca, not_before=NOW + timedelta(days=2), not_after=NOW + timedelta(days=300))
+    now = datetime.now(UTC)
+    leaf = _leaf(ca, not_before=now + timedelta(days=2), not_after=now + timedelta(days=300))
     assert _code(lambda: _import(**_pem_kwargs(leaf, ca))) == "certificate_not_yet_valid"
 
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,14 +29,23 @@ except ImportError:  # tests/ is not a package: pytest put tests/dip on sys.path
 API_KEY = "test-api-key"
 
 
+def _since() -> datetime:
+    """Fixture certificates start a day before they are minted, so a test that reads its "now"
+    a little earlier than the (cached, once per process) PKI was built, or a clock that runs
+    fast (faketime), never sees them as not yet valid."""
+    return datetime.now(UTC) - timedelta(days=1)
+
+
 @functools.cache
 def root() -> pki.Issued:
-    return pki.make_ca(common_name="Test Root CA")
+    return pki.make_ca(common_name="Test Root CA", not_before=_since())
 
 
 @functools.cache
 def intermediate() -> pki.Issued:
-    return pki.make_intermediate(issuer=root(), common_name="Test Intermediate CA")
+    return pki.make_intermediate(
+        issuer=root(), common_name="Test Intermediate CA", not_before=_since()
+    )
 
 
 @functools.cache
@@ -45,6 +55,7 @@ def signer() -> pki.Issued:
         issuer=intermediate(),
         common_name="dcp.test signer",
         purposes=(pki.Purpose.SIGNING, pki.Purpose.CLIENT),
+        not_before=_since(),
     )
 
 
@@ -56,12 +67,13 @@ def server_cert() -> pki.Issued:
         purposes=(pki.Purpose.SERVER,),
         dns_names=("localhost",),
         ip_addresses=("127.0.0.1",),
+        not_before=_since(),
     )
 
 
 @functools.cache
 def other_root() -> pki.Issued:
-    return pki.make_ca(common_name="Some Other Root")
+    return pki.make_ca(common_name="Some Other Root", not_before=_since())
 
 
 @dataclass

@@ -37,8 +37,28 @@ except ImportError:
 
 URL = "https://DIP.example/api/dip-channel/IF-021"
 BODY = b'[{"payload":{}}]'
-NOW = datetime.now(UTC).replace(microsecond=123456)  # the fixture PKI is valid "now"
 R = VerificationReason
+# The instant each test signs and verifies at: taken when the test starts (never at import, so a
+# slow or fast-running clock between collection and the test cannot push it outside the fixture
+# PKI's validity). The verifier's clock is injected, so within a test "now" does not move.
+NOW = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=123456)
+
+
+def make_leaf(**kwargs: object) -> pki.Issued:
+    """A leaf valid from a day before the test's NOW, unless the test says otherwise."""
+    kwargs.setdefault("not_before", NOW - timedelta(days=1))
+    return pki.make_leaf(**kwargs)  # type: ignore[arg-type]
+
+
+def make_intermediate(**kwargs: object) -> pki.Issued:
+    kwargs.setdefault("not_before", NOW - timedelta(days=1))
+    return pki.make_intermediate(**kwargs)  # type: ignore[arg-type]
 
 
 def identity(issued: pki.Issued | None = None) -> SigningIdentity:
@@ -52,7 +72,10 @@ def verifier(**kwargs: object) -> Verifier:
     return Verifier([fx.root().certificate], **kwargs)  # type: ignore[arg-type]
 
 
-def signed(issued: pki.Issued | None = None, *, now: datetime = NOW, **kw: str) -> dict[str, str]:
+def signed(
+    issued: pki.Issued | None = None, *, now: datetime | None = None, **kw: str
+) -> dict[str, str]:
+    now = now or NOW
     method, url, body = kw.get("method", "POST"), kw.get("url", URL), BODY
     return sign_request(method=method, url=url, body=body, identity=identity(issued), now=now)
 
@@ -118,7 +141,7 @@ def test_headers_have_the_spec_shape() -> None:
 def test_identity_rejects_mismatched_or_non_rsa_keys() -> None:
     with pytest.raises(ValueError, match="does not belong"):
         SigningIdentity(fx.signer().private_key, fx.server_cert().certificate)  # type: ignore[arg-type]
-    ec_leaf = pki.make_leaf(
+    ec_leaf = make_leaf(
         issuer=fx.intermediate(), common_name="ec", key=pki.generate_key(pki.KeyType.EC_P256)
     )
     with pytest.raises(TypeError):
@@ -127,8 +150,6 @@ def test_identity_rejects_mismatched_or_non_rsa_keys() -> None:
 
 # --- round trip ---------------------------------------------------------------------------------
 
-_ident = identity()
-_verifier = verifier()
 methods = st.sampled_from(["GET", "POST", "DELETE", "PUT", "post", "Patch"])
 paths = st.text(
     alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FF, exclude_characters=";"),
@@ -140,7 +161,8 @@ paths = st.text(
 @given(method=methods, path=paths, body=st.binary(max_size=4096))
 def test_round_trip_and_every_mutation_is_rejected(method: str, path: str, body: bytes) -> None:
     url = f"https://dip.example/{path}"
-    h = sign_request(method=method, url=url, body=body, identity=_ident, now=NOW)
+    _verifier = verifier()
+    h = sign_request(method=method, url=url, body=body, identity=identity(), now=NOW)
     result = _verifier.verify(method=method, url=url, body=body, headers=h)
     assert result.fingerprint_sha256 == fx.signer().fingerprint_sha256
     assert result.signed_at == NOW.replace(microsecond=123000)
@@ -253,14 +275,14 @@ def test_der_certificate_instead_of_pem_is_refused() -> None:
 
 
 def test_expired_and_not_yet_valid_certificates() -> None:
-    expired = pki.make_leaf(
+    expired = make_leaf(
         issuer=fx.intermediate(),
         common_name="old",
         not_before=NOW - timedelta(days=400),
         not_after=NOW - timedelta(days=1),
     )
     assert reason_of(signed(expired)) is R.CERTIFICATE_EXPIRED
-    future = pki.make_leaf(
+    future = make_leaf(
         issuer=fx.intermediate(),
         common_name="new",
         not_before=NOW + timedelta(days=1),
@@ -270,14 +292,14 @@ def test_expired_and_not_yet_valid_certificates() -> None:
 
 
 def test_untrusted_root() -> None:
-    stranger = pki.make_leaf(issuer=fx.other_root(), common_name="stranger")
+    stranger = make_leaf(issuer=fx.other_root(), common_name="stranger")
     assert reason_of(signed(stranger)) is R.CERTIFICATE_UNTRUSTED
 
 
 def test_wrong_intermediate() -> None:
     # An intermediate with the same name but a different key: the issuer signature fails.
-    impostor = pki.make_intermediate(issuer=fx.other_root(), common_name="Test Intermediate CA")
-    leaf = pki.make_leaf(issuer=impostor, common_name="via impostor")
+    impostor = make_intermediate(issuer=fx.other_root(), common_name="Test Intermediate CA")
+    leaf = make_leaf(issuer=impostor, common_name="via impostor")
     assert reason_of(signed(leaf)) is R.CERTIFICATE_UNTRUSTED
     # Without the intermediate anywhere the chain cannot be built either.
     assert reason_of(signed(), v=verifier(intermediates=[])) is R.CERTIFICATE_UNTRUSTED
@@ -292,7 +314,7 @@ def test_intermediate_sent_in_the_header_is_used() -> None:
 
 def test_leaf_used_as_issuer_is_refused() -> None:
     fake_ca = pki.Issued(fx.signer().certificate, fx.signer().private_key, fx.signer().issuers)
-    leaf = pki.make_leaf(issuer=fake_ca, common_name="issued by a leaf")
+    leaf = make_leaf(issuer=fake_ca, common_name="issued by a leaf")
     h = signed(leaf) | {
         SIGNATURE_CERTIFICATE: base64.b64encode(leaf.chain_pem + fx.signer().cert_pem).decode()
     }
@@ -300,27 +322,25 @@ def test_leaf_used_as_issuer_is_refused() -> None:
 
 
 def test_expired_intermediate_makes_the_chain_untrusted() -> None:
-    old_ca = pki.make_intermediate(
+    old_ca = make_intermediate(
         issuer=fx.root(),
         common_name="Old CA",
         not_before=NOW - timedelta(days=30),
         not_after=NOW - timedelta(days=1),
     )
-    leaf = pki.make_leaf(
-        issuer=old_ca, common_name="under old ca", not_before=NOW - timedelta(days=2)
-    )
+    leaf = make_leaf(issuer=old_ca, common_name="under old ca", not_before=NOW - timedelta(days=2))
     h = signed(leaf)
     assert reason_of(h, v=verifier(intermediates=[old_ca.certificate])) is R.CERTIFICATE_UNTRUSTED
 
 
 def test_key_usage_without_digital_signature() -> None:
     usage = x509.KeyUsage(False, False, True, False, False, False, False, False, False)
-    leaf = pki.make_leaf(issuer=fx.intermediate(), common_name="encipher only", key_usage=usage)
+    leaf = make_leaf(issuer=fx.intermediate(), common_name="encipher only", key_usage=usage)
     assert reason_of(signed(leaf)) is R.CERTIFICATE_KEY_USAGE
 
 
 def test_ec_certificate_is_unsupported() -> None:
-    ec_leaf = pki.make_leaf(
+    ec_leaf = make_leaf(
         issuer=fx.intermediate(), common_name="ec", key=pki.generate_key(pki.KeyType.EC_P256)
     )
     h = signed() | {SIGNATURE_CERTIFICATE: base64.b64encode(ec_leaf.cert_pem).decode()}
@@ -330,12 +350,12 @@ def test_ec_certificate_is_unsupported() -> None:
 def test_pinning() -> None:
     pinned = verifier(pinned_fingerprints=[fx.signer().fingerprint_sha256.upper()])
     pinned.verify(method="POST", url=URL, body=BODY, headers=signed())
-    other = pki.make_leaf(issuer=fx.intermediate(), common_name="not pinned")
+    other = make_leaf(issuer=fx.intermediate(), common_name="not pinned")
     assert reason_of(signed(other), v=pinned) is R.CERTIFICATE_NOT_PINNED
 
 
 def test_signature_from_another_key_with_our_certificate() -> None:
-    other = pki.make_leaf(issuer=fx.intermediate(), common_name="other")
+    other = make_leaf(issuer=fx.intermediate(), common_name="other")
     h = signed(other) | {SIGNATURE_CERTIFICATE: signed()[SIGNATURE_CERTIFICATE]}
     assert reason_of(h) is R.SIGNATURE_INVALID
 
@@ -380,7 +400,7 @@ def test_wrong_argument_types_are_reported_not_raised() -> None:
 
 def test_certificate_cache_is_bounded_and_results_stay_correct() -> None:
     v = verifier(cache_size=2)
-    leaves = [pki.make_leaf(issuer=fx.intermediate(), common_name=f"leaf {i}") for i in range(3)]
+    leaves = [make_leaf(issuer=fx.intermediate(), common_name=f"leaf {i}") for i in range(3)]
     for _ in range(2):
         for leaf in leaves:
             v.verify(method="POST", url=URL, body=BODY, headers=signed(leaf))
@@ -389,7 +409,7 @@ def test_certificate_cache_is_bounded_and_results_stay_correct() -> None:
 
 def test_cached_certificate_expires_when_the_clock_moves_on() -> None:
     clock = [NOW]
-    leaf = pki.make_leaf(
+    leaf = make_leaf(
         issuer=fx.intermediate(),
         common_name="short",
         not_before=NOW - timedelta(hours=1),

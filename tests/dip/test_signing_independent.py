@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import UTC, datetime
 
 import pytest
@@ -28,8 +29,18 @@ except ImportError:
 EXAMPLE_HASH = "Ar9UIMXkcauIrpilZAOuhj3GSA1CyKc+/bovh1Px98k="
 EXAMPLE_URL = "https://dip.example/api/dip-channel/IF-021"
 
-identity = SigningIdentity.from_pem(key_pem=fx.signer().key_pem, cert_pem=fx.signer().cert_pem)
-verifier = Verifier([fx.root().certificate], intermediates=[fx.intermediate().certificate])
+
+# The PKI is minted on first use inside a test (never at import) and cached per process.
+@functools.cache
+def _identity() -> SigningIdentity:
+    return SigningIdentity.from_pem(key_pem=fx.signer().key_pem, cert_pem=fx.signer().cert_pem)
+
+
+@functools.cache
+def _verifier() -> Verifier:
+    return Verifier([fx.root().certificate], intermediates=[fx.intermediate().certificate])
+
+
 methods = st.sampled_from(["GET", "POST", "DELETE", "post"])
 urls = st.builds(
     lambda host, path: f"https://{host}/{path}",
@@ -108,14 +119,14 @@ def example_body() -> bytes:
 def test_spec_example_body_hash_matches_the_published_vector() -> None:
     body = example_body()
     assert len(body) == 1048
-    headers = sign_request(method="POST", url=EXAMPLE_URL, body=body, identity=identity)
+    headers = sign_request(method="POST", url=EXAMPLE_URL, body=body, identity=_identity())
     assert headers["X-DIP-Content-Hash"] == EXAMPLE_HASH == independent.body_hash(body)
 
 
 @settings(max_examples=40, deadline=None)
 @given(method=methods, url=urls, body=st.binary(max_size=3000))
 def test_ours_verifies_with_independent(method: str, url: str, body: bytes) -> None:
-    headers = sign_request(method=method, url=url, body=body, identity=identity)
+    headers = sign_request(method=method, url=url, body=body, identity=_identity())
     cert = independent.verify(method=method, url=url, body=body, headers=headers)
     assert cert == fx.signer().certificate
 
@@ -132,7 +143,7 @@ def test_independent_verifies_with_ours(method: str, url: str, body: bytes) -> N
         cert_pem=fx.signer().cert_pem,
         date=date,
     )
-    result = verifier.verify(method=method, url=url, body=body, headers=headers)
+    result = _verifier().verify(method=method, url=url, body=body, headers=headers)
     assert result.fingerprint_sha256 == fx.signer().fingerprint_sha256
 
 
@@ -140,7 +151,7 @@ def test_both_produce_identical_headers() -> None:
     """PKCS#1 v1.5 is deterministic: same key, string and date give byte-identical headers."""
     now = datetime.now(UTC)
     ours = sign_request(
-        method="POST", url=EXAMPLE_URL, body=example_body(), identity=identity, now=now
+        method="POST", url=EXAMPLE_URL, body=example_body(), identity=_identity(), now=now
     )
     theirs = independent.sign(
         method="POST",
@@ -164,12 +175,12 @@ def test_independent_signature_over_another_url_is_rejected_by_ours() -> None:
         date=date,
     )
     with pytest.raises(SignatureVerificationError) as info:
-        verifier.verify(method="POST", url=EXAMPLE_URL + "/x", body=b"[]", headers=headers)
+        _verifier().verify(method="POST", url=EXAMPLE_URL + "/x", body=b"[]", headers=headers)
     assert info.value.reason is VerificationReason.SIGNATURE_INVALID
 
 
 def test_independent_rejects_tampering_of_ours() -> None:
-    headers = sign_request(method="POST", url=EXAMPLE_URL, body=b"[]", identity=identity)
+    headers = sign_request(method="POST", url=EXAMPLE_URL, body=b"[]", identity=_identity())
     sig = bytearray(base64.b64decode(headers["X-DIP-Signature"]))
     sig[-1] ^= 1
     with pytest.raises(independent.IndependentVerifyError):

@@ -18,10 +18,11 @@ from retention import services as retention
 from retention.models import LegalHold
 
 pytestmark = pytest.mark.django_db
-OLD = timezone.now() - timedelta(days=400)
+OLD_DAYS = 400  # "old": well past every policy below
 
 
-def _msg(n, *, state=State.SETTLED, mpan="1200023305967", created=OLD, direction=None):
+def _msg(n, *, state=State.SETTLED, mpan="1200023305967", created=None, direction=None):
+    created = created or timezone.now() - timedelta(days=OLD_DAYS)
     direction = direction or Direction.OUTBOUND
     raw = services.store_raw(f"body-{n}".encode())
     m = services.create_messages(
