@@ -98,6 +98,15 @@ class OutboxEntry(models.Model):
     queued_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     status_due_at = models.DateTimeField(null=True, blank=True)  # timer: L4 expected by then
+    # The DIP may hold it: an attempt carrying it ended without an answer (transport error,
+    # 5xx, a worker killed mid-send). A later MSG1006 then means "accepted already".
+    maybe_at_dip = models.BooleanField(default=False)
+    # Retry with the same composition and bytes: the body hash of the batch whose answer was
+    # lost; entries sharing it are claimed together again ("" = free to join any batch).
+    batch_key = models.CharField(max_length=64, blank=True)
+    solo = models.BooleanField(default=False)  # isolated: sent in a batch of its own
+    generic_rejections = models.PositiveIntegerField(default=0)  # whole-batch 400s, no code
+    held_at = models.DateTimeField(null=True, blank=True)  # unknown code: kept for an operator
 
     class Meta:
         indexes = [
@@ -180,3 +189,35 @@ class StatusReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} for {self.sender_unique_reference or self.transaction_id}"
+
+
+class DipAvailability(models.Model):
+    """Whether the DIP of one environment takes sends, as this tenant's sender sees it.
+
+    ``available`` drops when sends fail at the transport/5xx level across the board for long
+    enough (``OUTAGE_AFTER_FAILURES`` in a row over ``OUTAGE_AFTER_SECONDS``); while it is down
+    the sender only probes (one batch every ``PROBE_INTERVAL``), clients keep submitting, and
+    nothing fails before ``GIVE_UP_AFTER``. The first answer that is not a transport failure
+    brings it back and starts the drain (``draining``, paced by ``DRAIN_RATE``)."""
+
+    environment = models.CharField(max_length=10, unique=True)
+    available = models.BooleanField(default=True)
+    unavailable_since = models.DateTimeField(null=True, blank=True)
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    draining = models.BooleanField(default=False)
+    failures = models.PositiveIntegerField(default=0)  # transport/5xx answers in a row
+    failing_since = models.DateTimeField(null=True, blank=True)  # first of those
+    last_error = models.CharField(max_length=500, blank=True)
+    last_probe_at = models.DateTimeField(null=True, blank=True)
+    next_probe_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)  # 429 Retry-After
+    pace_at = models.DateTimeField(null=True, blank=True)  # drain pacing: next free send slot
+    outages = models.PositiveIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["environment"]
+        verbose_name_plural = "DIP availability"
+
+    def __str__(self) -> str:
+        return f"DIP {self.environment} {'available' if self.available else 'unavailable'}"
