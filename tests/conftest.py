@@ -4,6 +4,7 @@ is rolled back, so rows a test writes never leak into the next."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,18 @@ from django_tenants.utils import schema_context
 from tenants.models import Domain, Tenant, User
 
 TENANT_SLUGS = ("alpha", "beta")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before any test: the services must answer (a clear failure naming the one that does
+    not, never a hang), and what killed runs left behind is cleared. Done once per run, by the
+    process that started pytest (not by each xdist worker)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    from tests import housekeeping
+
+    housekeeping.require_services()
+    housekeeping.clean_up_after_killed_runs()
 
 
 def _make_tenant(slug: str) -> Tenant:
