@@ -1,9 +1,12 @@
 """The message state machine: every state, and which moves are allowed, per direction.
 
-Outbound: received → validated → queued → sent → accepted (L3) → settled (L4), or rejected
-(the DIP or the recipient said no: final), failed (we gave up: retries exhausted, no key),
-expired (no status within the DIP rules' limits). A message that is retried goes back from
-sent to queued.
+Outbound: received → validated → queued → sent → accepted (the DIP took it) → settled, or
+rejected (the DIP or a recipient said no), failed (we gave up: no key, the DIP refused it for
+good). Settled has two reasons (``OutboxEntry.status_outcome``): a positive status, or silence
+past the interface's status window ("no issue reported": recipients send statuses only when
+there is an issue, seed 003 §3.1). A negative status rejects the message whenever it arrives,
+also after it settled by silence. A message that is retried goes back from sent to queued.
+``expired`` is no longer entered (the L4 timer used to end there); old rows may still hold it.
 
 Inbound: received (raw stored, acknowledged) → validated (L4 passed) or rejected (L4 failed)
 → delivered (the client's system has it; pull-feed clients count as delivered when read).
@@ -42,7 +45,7 @@ OUTBOUND_MOVES: dict[str, frozenset[str]] = {
     S.EXPIRED: frozenset({S.ACCEPTED, S.SETTLED, S.REJECTED, S.QUEUED}),  # late status, requeue
     S.FAILED: frozenset({S.QUEUED}),  # operator requeue
     S.REJECTED: frozenset({S.QUEUED}),  # operator edit-and-resend / requeue
-    S.SETTLED: frozenset(),
+    S.SETTLED: frozenset({S.REJECTED}),  # a late negative status (at any time)
 }
 INBOUND_MOVES: dict[str, frozenset[str]] = {
     S.RECEIVED: frozenset({S.VALIDATED, S.REJECTED}),

@@ -418,9 +418,17 @@ OUTBOUND = {
     "RETRY_MAX_DELAY": env.float("DCP_OUTBOUND_RETRY_MAX_DELAY", default=60.0),
     "RETRY_MAX_WAIT": env.float("DCP_OUTBOUND_RETRY_MAX_WAIT", default=3600.0),
     "RETRY_MAX_ATTEMPTS": env.int("DCP_OUTBOUND_RETRY_MAX_ATTEMPTS", default=200),
-    # Timers (seed 003: async L4 mean <= 6 s and p90 <= 12 s at average load): a message with
-    # no L4 status this long after the DIP accepted it expires with a TIMEOUT exception.
-    "STATUS_TIMEOUT_SECONDS": env.float("DCP_OUTBOUND_STATUS_TIMEOUT", default=12.0),
+    # Status window (docs/outbound.md "Status semantics"): after the DIP accepts a message we
+    # wait this long for a status; silence past it settles the message "no issue reported"
+    # (recipients send statuses only when there is an issue). Default 16 s: the slowest async
+    # (L4) p90 the DIP rules allow (12 s at average load, 16 s at peak). Per interface:
+    # DCP_OUTBOUND_STATUS_WINDOWS="IF-031=300,IF-033=600" (seconds). A negative status
+    # rejects the message whenever it arrives, also after the window.
+    "STATUS_WINDOW_SECONDS": env.float(
+        "DCP_OUTBOUND_STATUS_WINDOW",
+        default=env.float("DCP_OUTBOUND_STATUS_TIMEOUT", default=16.0),  # the former name
+    ),
+    "STATUS_WINDOWS": env.str("DCP_OUTBOUND_STATUS_WINDOWS", default=""),
 }
 
 # --- storage, static, i18n ------------------------------------------------------------------

@@ -72,6 +72,14 @@ class Submission(models.Model):
         return f"submission {self.pk} {self.interface_id} x{len(self.message_ids)}"
 
 
+class StatusOutcome(models.TextChoices):
+    """What decided an accepted message: a status, or the end of its status window."""
+
+    POSITIVE = "positive", "Settled: positive status"
+    NO_ISSUE = "no_issue", "Settled: no issue reported"
+    NEGATIVE = "negative", "Rejected: negative status"
+
+
 class OutboxEntry(models.Model):
     """The outbox and the outbound record of one message: what is due, what is in flight,
     how often it was tried, which certificate signed it and when the DIP answered."""
@@ -97,7 +105,12 @@ class OutboxEntry(models.Model):
     certificate_id = models.BigIntegerField(null=True, blank=True)
     queued_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    status_due_at = models.DateTimeField(null=True, blank=True)  # timer: L4 expected by then
+    # The status window: silence until then settles the message "no issue reported".
+    status_due_at = models.DateTimeField(null=True, blank=True)
+    # Why it settled or was rejected after acceptance (docs/outbound.md "Status semantics").
+    status_outcome = models.CharField(
+        max_length=10, choices=StatusOutcome.choices, blank=True, default=""
+    )
     # The DIP may hold it: an attempt carrying it ended without an answer (transport error,
     # 5xx, a worker killed mid-send). A later MSG1006 then means "accepted already".
     maybe_at_dip = models.BooleanField(default=False)

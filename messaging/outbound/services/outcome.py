@@ -146,7 +146,8 @@ def _accept(
         lease_until=None,
         last_error="",
         accepted_at=now,
-        status_due_at=now + timedelta(seconds=conf.status_timeout),
+        status_due_at=now + timedelta(seconds=conf.status_window_for(messages[0].interface_id)),
+        status_outcome="",
     )
     # L4 statuses that arrived while these waited to be resent settle (or reject) them now.
     status.apply_pending_reports(accepted)
