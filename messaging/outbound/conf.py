@@ -26,6 +26,12 @@ class OutboundSettings:
     retry: RetryPolicy
     status_window: float
     status_windows: dict[str, float]
+    give_up_after: float = 7 * 24 * 3600.0
+    outage_after_failures: int = 10
+    outage_after_seconds: float = 60.0
+    probe_interval: float = 60.0
+    drain_rate: float = 200.0
+    generic_reject_limit: int = 5
 
     def is_ordered(self, interface_id: str, mpan_core: str) -> bool:
         return bool(mpan_core) and ("*" in self.ordered or interface_id in self.ordered)
@@ -49,15 +55,22 @@ def outbound_settings() -> OutboundSettings:
         dip_id_concurrency=int(o["DIP_ID_CONCURRENCY"]),
         lease_seconds=float(o["LEASE_SECONDS"]),
         loop_seconds=float(o["LOOP_SECONDS"]),
+        # Back-off only: whether to give up is decided by time (GIVE_UP_AFTER), not attempts.
         retry=RetryPolicy(
-            max_attempts=int(o["RETRY_MAX_ATTEMPTS"]),
+            max_attempts=2**31,
             base_delay=float(o["RETRY_BASE_DELAY"]),
             max_delay=float(o["RETRY_MAX_DELAY"]),
-            max_total_wait=float(o["RETRY_MAX_WAIT"]),
-            max_retry_after=float(o["RETRY_MAX_WAIT"]),
+            max_total_wait=float(o["GIVE_UP_AFTER"]),
+            max_retry_after=float(o["GIVE_UP_AFTER"]),
         ),
         status_window=_seconds("DCP_OUTBOUND_STATUS_WINDOW", o["STATUS_WINDOW_SECONDS"]),
         status_windows=parse_status_windows(o.get("STATUS_WINDOWS") or ""),
+        give_up_after=float(o["GIVE_UP_AFTER"]),
+        outage_after_failures=int(o["OUTAGE_AFTER_FAILURES"]),
+        outage_after_seconds=float(o["OUTAGE_AFTER_SECONDS"]),
+        probe_interval=float(o["PROBE_INTERVAL"]),
+        drain_rate=float(o["DRAIN_RATE"]),
+        generic_reject_limit=int(o["GENERIC_REJECT_LIMIT"]),
     )
 
 
