@@ -1,21 +1,27 @@
-"""What a send's answer does to the messages (PROTOCOL.md §3.3), recorded in one transaction.
+"""What a send's answer does to the messages, recorded in one transaction. Decided by HTTP
+status and response codes only (``verdicts``; the table is in docs/outbound.md "Outcomes").
 
-* 201: every message SENT → ACCEPTED, with its DIP transactionID; the L4 timer starts. An L4
-  status that arrived before (stored while the message waited in the outbox) settles it now.
-* 400 with a StandardResponse: per item. ``MSG1006`` (duplicate SUR) for a message we had
-  already tried is "accepted already, the response was lost" → ACCEPTED. Items that only
-  failed because another item did ("Batch rejected") go back to the outbox at once. Any other
-  code → REJECTED with a REJECTED_BY_DIP exception.
-* Other final statuses (401, 403, 404, 413 ...): REJECTED with an exception.
-* Retryable (408, 429, 5xx, timeouts, connection errors): SENT → QUEUED with a due time from
-  exponential back-off with full jitter (Retry-After as a floor); past the maximum total wait
-  the messages FAIL with a TRANSPORT exception.
+* 201: every message SENT → ACCEPTED, with its DIP transactionID; the status window starts. A
+  status that arrived before (stored while the message waited in the outbox) applies now.
+* 400: per item (``verdicts.classify``): item-specific code → REJECTED with a REJECTED_BY_DIP
+  exception; ``MSG1006`` → ACCEPTED if the DIP may hold the message from an attempt whose
+  answer was lost, else REJECTED with a DUPLICATE exception; generic items → back to the
+  outbox at once, without the failing items; all-generic → isolated (sent alone), alone →
+  back-off, REJECTED past ``GENERIC_REJECT_LIMIT``; unknown code → held for an operator.
+* 413: the batch is split (each message alone); a message alone → REJECTED.
+* Other refusals (401, 403, 404 …): our configuration, not the message — an exception, and
+  the message stays queued with back-off.
+* Retryable (408, 5xx, timeouts, connection errors): SENT → QUEUED with exponential back-off
+  (full jitter, Retry-After as a floor), *same composition and bytes* next time
+  (``batch_key``), the messages marked ``maybe_at_dip``; the failure counts towards a DIP
+  outage (``availability``). 429: back-off and the environment paused for its Retry-After.
+* A message fails (TRANSPORT exception) only ``GIVE_UP_AFTER`` (7 days) after it was queued.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -28,12 +34,15 @@ from messaging import services as core
 from messaging.models import ExceptionCategory, Message
 from messaging.outbound.conf import OutboundSettings
 from messaging.outbound.models import Attempt, OutboxEntry
-from messaging.outbound.services import status
+from messaging.outbound.services import availability, status
+from messaging.outbound.services.verdicts import ItemVerdict, Sent, Verdict, classify
 from messaging.states import State
 
 ACTOR = "outbound-sender"
+HELD_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # a held entry is never due by itself
 _rng = random.Random()
 _CATEGORY_BY_STATUS = {401: ExceptionCategory.CONFIGURATION, 403: ExceptionCategory.SIGNATURE}
+_OUTAGE_STATUSES = frozenset({408, 500, 502, 503, 504})
 
 
 def record(
@@ -84,13 +93,28 @@ def record(
             reason=f"POST {group.interface_id} → {result.status_code or result.error}",
             details={"attempt": attempt.pk, "certificate": sender.certificate_fingerprint},
         )
-        if result.outcome is Outcome.ACCEPTED:
-            txns = _transaction_ids(result, messages)
-            _accept(sent, txns, attempt, conf, reason=f"DIP {result.status_code}")
+        env = group.environment
+        error = f"{result.status_code or ''} {result.error or ''}".strip()[:500]
+        if result.outcome is Outcome.RETRYABLE and result.status_code == 429:
+            availability.note_answer(environment=env)
+            wait = result.retry_after if result.retry_after is not None else conf.retry.base_delay
+            availability.pause(environment=env, seconds=wait)
+            _retry(sent, by_id, result, conf, batch_key=attempt.body_sha256, lost=False)
         elif result.outcome is Outcome.RETRYABLE:
-            _retry(sent, by_id, result, conf)
+            if result.status_code is None or result.status_code in _OUTAGE_STATUSES:
+                availability.note_failure(environment=env, error=error, conf=conf)
+            _retry(sent, by_id, result, conf, batch_key=attempt.body_sha256, lost=True)
         else:
-            _rejected(sent, by_id, result, attempt, conf)
+            availability.note_answer(environment=env)
+            if result.outcome is Outcome.ACCEPTED:
+                txns = _transaction_ids(result, messages)
+                _accept(sent, txns, attempt, conf, reason=f"DIP {result.status_code}")
+            elif result.status_code == 400:
+                _refused(sent, by_id, result, attempt, conf)
+            elif result.status_code == 413:
+                _too_large(sent, by_id, result, attempt, conf)
+            else:
+                _not_ours(sent, by_id, result, conf)
     return attempt
 
 
@@ -153,91 +177,214 @@ def _accept(
     status.apply_pending_reports(accepted)
 
 
+def _delay(
+    entries: list[OutboxEntry], result: SendResult | None, conf: OutboundSettings
+) -> float | None:
+    """Back-off before the next try, or None once ``GIVE_UP_AFTER`` has passed since the
+    oldest of them was queued (attempts are not counted: an outage must not use them up)."""
+    now = timezone.now()
+    if (now - min(e.queued_at for e in entries)).total_seconds() > conf.give_up_after:
+        return None
+    delay = conf.retry.backoff(max(1, max(e.attempts for e in entries)), _rng)
+    if result is not None and result.retry_after is not None:
+        delay = max(delay, min(result.retry_after, conf.give_up_after))
+    return delay
+
+
+def _give_up(messages: list[Message], error: str, conf: OutboundSettings) -> None:
+    core.transition_many(messages, State.FAILED, actor=ACTOR, reason=f"gave up: {error}")
+    _finish(messages, error)
+    days = conf.give_up_after / 86400
+    for m in messages:
+        core.open_exception(
+            m,
+            category=ExceptionCategory.TRANSPORT,
+            code="give_up",
+            summary=f"Not accepted by the DIP within {days:g} days of queueing; last: {error}",
+        )
+
+
 def _retry(
     messages: list[Message],
     by_id: dict[int, OutboxEntry],
     result: SendResult,
     conf: OutboundSettings,
+    *,
+    batch_key: str,
+    lost: bool,
 ) -> None:
+    """Back to the outbox with back-off, to be resent with the same composition and bytes.
+    ``lost``: the answer never came (or was a 5xx): the DIP may hold these messages."""
     if not messages:
         return
-    now = timezone.now()
-    first = min((by_id[m.pk].first_attempt_at or now) for m in messages)
-    attempts = max(by_id[m.pk].attempts for m in messages)
-    delay = conf.retry.next_delay(
-        attempt=attempts,
-        waited=(now - first).total_seconds(),
-        rng=_rng,
-        retry_after=result.retry_after,
-    )
     error = f"{result.status_code or ''} {result.error or ''}".strip()[:500]
+    delay = _delay([by_id[m.pk] for m in messages], result, conf)
     if delay is None:
-        core.transition_many(
-            messages, State.FAILED, actor=ACTOR, reason=f"retries exhausted: {error}"
-        )
-        _finish(messages, error)
-        for m in messages:
-            core.open_exception(
-                m,
-                category=ExceptionCategory.TRANSPORT,
-                code=str(result.status_code or "network"),
-                summary=f"Gave up after {attempts} attempts: {error}",
-            )
+        _give_up(messages, error, conf)
         return
     core.transition_many(
         messages, State.QUEUED, actor=ACTOR, reason=f"{error}; retry in {delay:.1f} s"
     )
     OutboxEntry.objects.filter(message_id__in=[m.pk for m in messages]).update(
-        lease_until=None, due_at=now + timedelta(seconds=delay), last_error=error
+        lease_until=None,
+        due_at=timezone.now() + timedelta(seconds=delay),
+        last_error=error,
+        batch_key=batch_key,
+        **({"maybe_at_dip": True} if lost else {}),
     )
 
 
-def _rejected(
+def _requeue(messages: list[Message], reason: str, *, delay: float = 0.0, **fields: Any) -> None:
+    if not messages:
+        return
+    core.transition_many(messages, State.QUEUED, actor=ACTOR, reason=reason)
+    OutboxEntry.objects.filter(message_id__in=[m.pk for m in messages]).update(
+        lease_until=None,
+        due_at=timezone.now() + timedelta(seconds=delay),
+        batch_key="",
+        last_error=reason[:500],
+        **fields,
+    )
+
+
+def _reject(
+    rows: list[tuple[Message, ItemVerdict]], category: str, reason: str, summary: str = ""
+) -> None:
+    if not rows:
+        return
+    core.transition_many(
+        [m for m, _ in rows],
+        State.REJECTED,
+        actor=ACTOR,
+        reason=reason,
+        per_message={m.pk: {"code": v.code, "message": v.text} for m, v in rows},
+    )
+    _finish([m for m, _ in rows], reason)
+    for m, v in rows:
+        core.open_exception(
+            m, category=category, code=v.code[:20], summary=summary or v.text or v.code
+        )
+
+
+def _refused(
     messages: list[Message],
     by_id: dict[int, OutboxEntry],
     result: SendResult,
     attempt: Attempt,
     conf: OutboundSettings,
 ) -> None:
+    """A 400: the whole batch refused, each item with its code (L1 is all-or-nothing)."""
     items = result.response.items if result.response else ()
-    by_sur = {i.sender_unique_reference: i for i in items}
-    already: list[Message] = []
-    again: list[Message] = []
-    refused: list[tuple[Message, str, str]] = []
-    for index, m in enumerate(messages):
-        item = by_sur.get(m.sender_unique_reference) or (
-            items[index] if index < len(items) else None
+    sent = [Sent(m.sender_unique_reference, by_id[m.pk].maybe_at_dip) for m in messages]
+    rows = list(zip(messages, classify(sent, items, status=400), strict=True))
+    of = {v: [(m, i) for m, i in rows if i.verdict is v] for v in Verdict}
+    _accept(
+        [m for m, _ in of[Verdict.ACCEPTED]],
+        {},
+        attempt,
+        conf,
+        reason="MSG1006 for a message whose earlier answer was lost: accepted already",
+    )
+    _reject(of[Verdict.REJECTED], ExceptionCategory.REJECTED_BY_DIP, "rejected by the DIP")
+    for m, v in of[Verdict.DUPLICATE]:
+        _reject(
+            [(m, v)],
+            ExceptionCategory.DUPLICATE,
+            "duplicate senderUniqueReference",
+            f"MSG1006: the DIP already holds senderUniqueReference {m.sender_unique_reference}"
+            " and we never sent this message before: a genuine duplicate reference (reused by"
+            " the client, or sent to the DIP another way). Not sent again.",
         )
-        code = (item.code if item else None) or str(result.status_code)
-        text = (item.message if item else None) or f"HTTP {result.status_code}"
-        if code == "MSG1006" and by_id[m.pk].attempts > 1:
-            already.append(m)
-        elif result.status_code == 400 and item is not None and "batch rejected" in text.lower():
-            again.append(m)
-        else:
-            refused.append((m, code, f"{text} {(item.help or '') if item else ''}".strip()))
-    _accept(already, {}, attempt, conf, reason="MSG1006 after a lost response: accepted already")
+    _requeue(
+        [m for m, _ in of[Verdict.REQUEUE]],
+        "batch refused because of another message: sent again without it",
+    )
+    _requeue(
+        [m for m, _ in of[Verdict.ISOLATE]],
+        "batch refused with generic codes only: each message sent on its own",
+        solo=True,
+        generic_rejections=F("generic_rejections") + 1,
+    )
+    retry = [m for m, _ in of[Verdict.RETRY]]
+    over = [
+        (m, v)
+        for m, v in of[Verdict.RETRY]
+        if by_id[m.pk].generic_rejections + 1 >= conf.generic_reject_limit
+    ]
+    _reject(over, ExceptionCategory.REJECTED_BY_DIP, "refused on its own, repeatedly")
+    again = [m for m in retry if m.pk not in {o.pk for o, _ in over}]
     if again:
-        core.transition_many(
-            again, State.QUEUED, actor=ACTOR, reason="batch rejected because of another message"
+        delay = _delay([by_id[m.pk] for m in again], result, conf) or 0.0
+        _requeue(
+            again,
+            "refused on its own with a generic code: retried with back-off",
+            delay=delay,
+            solo=True,
+            generic_rejections=F("generic_rejections") + 1,
         )
-        OutboxEntry.objects.filter(message_id__in=[m.pk for m in again]).update(
-            lease_until=None, due_at=timezone.now()
+    _hold(of[Verdict.HOLD])
+
+
+def _hold(rows: list[tuple[Message, ItemVerdict]]) -> None:
+    """A code we do not know: neither resent nor rejected; an operator decides."""
+    if not rows:
+        return
+    core.transition_many(
+        [m for m, _ in rows], State.QUEUED, actor=ACTOR, reason="held: unknown code from the DIP"
+    )
+    OutboxEntry.objects.filter(message_id__in=[m.pk for m, _ in rows]).update(
+        lease_until=None, due_at=HELD_UNTIL, held_at=timezone.now(), batch_key=""
+    )
+    for m, v in rows:
+        core.open_exception(
+            m,
+            category=ExceptionCategory.REJECTED_BY_DIP,
+            code=v.code[:20],
+            summary=(
+                f"Unknown code {v.code} in the DIP's answer ({v.text[:200]}): the message is "
+                "held, neither resent nor rejected, until an operator releases or rejects it"
+            ),
         )
-    if refused:
-        core.transition_many(
-            [m for m, _, _ in refused],
-            State.REJECTED,
-            actor=ACTOR,
-            reason="rejected by the DIP",
-            per_message={m.pk: {"code": c, "message": t} for m, c, t in refused},
+
+
+def _too_large(
+    messages: list[Message],
+    by_id: dict[int, OutboxEntry],
+    result: SendResult,
+    attempt: Attempt,
+    conf: OutboundSettings,
+) -> None:
+    if len(messages) > 1:
+        _requeue(messages, "413 payload too large: each message sent on its own", solo=True)
+        return
+    verdict = ItemVerdict(Verdict.REJECTED, "HTTP 413", "payload too large for the DIP")
+    _reject([(m, verdict) for m in messages], ExceptionCategory.REJECTED_BY_DIP, "too large")
+
+
+def _not_ours(
+    messages: list[Message],
+    by_id: dict[int, OutboxEntry],
+    result: SendResult,
+    conf: OutboundSettings,
+) -> None:
+    """401, 403, 404, 405 …: the DIP refused *us* (key, certificate, URL), not the message.
+    Visible at once as an exception; the message stays queued with back-off."""
+    code = f"HTTP {result.status_code}"
+    text = " ".join(i.message or "" for i in (result.response.items if result.response else ()))
+    category = _CATEGORY_BY_STATUS.get(result.status_code or 0, ExceptionCategory.CONFIGURATION)
+    delay = _delay([by_id[m.pk] for m in messages], result, conf)
+    if delay is None:
+        _give_up(messages, f"{code} {text}".strip(), conf)
+        return
+    for m in messages:
+        core.open_exception(
+            m,
+            category=category,
+            code=code,
+            summary=f"The DIP refused our request ({code} {text[:200]}): check the DIP ID's API "
+            "key, signing certificate and the DIP base URL; the message stays queued",
         )
-        _finish([m for m, _, _ in refused], "rejected")
-        category = _CATEGORY_BY_STATUS.get(
-            result.status_code or 0, ExceptionCategory.REJECTED_BY_DIP
-        )
-        for m, code, text in refused:
-            core.open_exception(m, category=category, code=code, summary=text)
+    _requeue(messages, f"{code}: retry in {delay:.1f} s", delay=delay)
 
 
 def _finish(messages: list[Message], error: str) -> None:
@@ -250,12 +397,8 @@ def not_configured(
     entries: list[OutboxEntry], messages: list[Message], reason: str, conf: OutboundSettings
 ) -> None:
     """No certificate or key: visible at once as an exception, retried with back-off (an
-    operator may be fixing it), FAILED once the maximum wait is spent."""
-    now = timezone.now()
-    first = min((e.first_attempt_at or now) for e in entries)
-    delay = conf.retry.next_delay(
-        attempt=max(e.attempts for e in entries), waited=(now - first).total_seconds(), rng=_rng
-    )
+    operator may be fixing it), FAILED once ``GIVE_UP_AFTER`` has passed."""
+    delay = _delay(entries, None, conf)
     with transaction.atomic():
         for m in messages:
             core.open_exception(
@@ -267,7 +410,25 @@ def not_configured(
             return
         OutboxEntry.objects.filter(message_id__in=[e.message_id for e in entries]).update(
             lease_until=None,
-            due_at=now + timedelta(seconds=delay),
+            due_at=timezone.now() + timedelta(seconds=delay),
             last_error=reason[:500],
-            attempts=F("attempts"),
         )
+
+
+def release_held(*, message_ids: list[int], actor: Any) -> int:
+    """An operator sends held messages again (after checking the unknown code)."""
+    from audit.services import record as audit
+
+    with transaction.atomic():
+        n = OutboxEntry.objects.filter(
+            message_id__in=message_ids, pending=True, held_at__isnull=False
+        ).update(held_at=None, due_at=timezone.now(), solo=True)
+        if n:
+            audit(
+                action="outbound.release_held",
+                actor=actor,
+                target_type="messaging.Message",
+                target_id=",".join(str(i) for i in message_ids)[:200],
+                summary=f"{n} held outbound message(s) released to be sent again",
+            )
+    return n

@@ -18,19 +18,23 @@ import contextlib
 import logging
 import socket
 import time
+import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from dcp import metrics
 from dcp.db import current_schema
 from messaging.models import Message
 from messaging.outbound.conf import OutboundSettings, outbound_settings
 from messaging.outbound.models import OutboxEntry
-from messaging.outbound.services import outcome
+from messaging.outbound.services import availability, outcome
+from messaging.outbound.services.availability import GateKind
 from messaging.outbound.services.clients import NotConfigured, sender_for
 from messaging.outbound.services.slots import send_slots
 
@@ -38,29 +42,66 @@ log = logging.getLogger(__name__)
 WORKER = f"{socket.gethostname()}"
 _NUDGE_TTL = 30  # seconds; the flag is cleared by the sender, this only bounds a lost one
 
-_CLAIM = """
+# Three ways to claim, tried in this order (each serialised per group, leasing what it takes):
+# 1. a batch sent before whose answer never came: the same entries again (same composition,
+#    same bytes), whatever else is due; 2. an isolated ("solo") entry, alone; 3. due entries in
+#    message order, per-MPAN order kept: an ordered entry waits while an earlier pending one for
+#    its MPAN is in flight, backing off, in another group, isolated or part of a batch to resend.
+# Claiming marks an entry "maybe at the DIP" if its previous lease ran out unanswered (a worker
+# died mid-send), and tags the claim (batch_key) so that a lost answer resends the same batch.
+_SET = """
+SET lease_until = %(now)s + make_interval(secs => %(lease)s),
+    attempts = e.attempts + 1,
+    first_attempt_at = COALESCE(e.first_attempt_at, %(now)s),
+    maybe_at_dip = e.maybe_at_dip OR e.lease_until IS NOT NULL,
+    batch_key = CASE WHEN e.batch_key = '' THEN %(key)s ELSE e.batch_key END
+"""
+_GROUP = """o.pending AND o.environment = %(env)s AND o.dip_id = %(dip)s
+      AND o.interface_id = %(iface)s AND o.due_at <= %(now)s
+      AND (o.lease_until IS NULL OR o.lease_until < %(now)s)"""
+_CLAIM_RESEND = f"""
+WITH pick AS (
+    SELECT o.batch_key FROM messaging_outbound_outboxentry o
+    WHERE {_GROUP} AND o.batch_key <> '' ORDER BY o.message_id LIMIT 1
+)
+UPDATE messaging_outbound_outboxentry e {_SET}
+FROM pick WHERE e.batch_key = pick.batch_key AND e.pending
+  AND (e.lease_until IS NULL OR e.lease_until < %(now)s)
+RETURNING e.message_id
+"""  # noqa: S608 (only module constants are interpolated)
+_CLAIM_SOLO = f"""
 WITH due AS (
     SELECT o.message_id FROM messaging_outbound_outboxentry o
-    WHERE o.pending AND o.environment = %(env)s AND o.dip_id = %(dip)s
-      AND o.interface_id = %(iface)s AND o.due_at <= %(now)s
-      AND (o.lease_until IS NULL OR o.lease_until < %(now)s)
+    WHERE {_GROUP} AND o.solo AND o.batch_key = ''
+      AND NOT (o.ordered AND EXISTS (
+          SELECT 1 FROM messaging_outbound_outboxentry p
+          WHERE p.pending AND p.ordered AND p.mpan_core = o.mpan_core
+            AND p.message_id < o.message_id))
+    ORDER BY o.message_id LIMIT 1
+)
+UPDATE messaging_outbound_outboxentry e {_SET}
+FROM due WHERE e.message_id = due.message_id
+RETURNING e.message_id
+"""  # noqa: S608 (only module constants are interpolated)
+_CLAIM = f"""
+WITH due AS (
+    SELECT o.message_id FROM messaging_outbound_outboxentry o
+    WHERE {_GROUP} AND NOT o.solo AND o.batch_key = ''
       AND NOT (o.ordered AND EXISTS (
           SELECT 1 FROM messaging_outbound_outboxentry p
           WHERE p.pending AND p.ordered AND p.mpan_core = o.mpan_core
             AND p.message_id < o.message_id
             AND (p.environment <> o.environment OR p.dip_id <> o.dip_id
                  OR p.interface_id <> o.interface_id OR p.due_at > %(now)s
-                 OR (p.lease_until IS NOT NULL AND p.lease_until >= %(now)s))))
+                 OR (p.lease_until IS NOT NULL AND p.lease_until >= %(now)s)
+                 OR p.solo OR p.batch_key <> '')))
     ORDER BY o.message_id
     LIMIT %(limit)s
 )
-UPDATE messaging_outbound_outboxentry e
-SET lease_until = %(now)s + make_interval(secs => %(lease)s),
-    attempts = e.attempts + 1,
-    first_attempt_at = COALESCE(e.first_attempt_at, %(now)s)
+UPDATE messaging_outbound_outboxentry e {_SET}
 FROM due WHERE e.message_id = due.message_id
 RETURNING e.message_id
-"""
+"""  # noqa: S608 (only module constants are interpolated)
 
 
 @dataclass(frozen=True)
@@ -95,29 +136,33 @@ def nudge(environment: str, dip_id: str, interface_id: str, *, force: bool = Fal
 
 
 def claim(group: Group, conf: OutboundSettings) -> list[OutboxEntry]:
-    limit = conf.batch_size_for(group.interface_id)
+    params: dict[str, Any] = {
+        "env": group.environment,
+        "dip": group.dip_id,
+        "iface": group.interface_id,
+        "limit": conf.batch_size_for(group.interface_id),
+        "lease": conf.lease_seconds,
+        "now": timezone.now(),
+        "key": uuid.uuid4().hex,
+    }
     with transaction.atomic(), connection.cursor() as cur:
         lock = zlib.crc32(f"claim:{group}".encode()) - 2**31
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
-        cur.execute(
-            _CLAIM,
-            {
-                "env": group.environment,
-                "dip": group.dip_id,
-                "iface": group.interface_id,
-                "limit": limit,
-                "lease": conf.lease_seconds,
-                "now": timezone.now(),
-            },
-        )
-        ids = [row[0] for row in cur.fetchall()]
+        ids: list[int] = []
+        for sql in (_CLAIM_RESEND, _CLAIM_SOLO, _CLAIM):
+            cur.execute(sql, params)
+            ids = [row[0] for row in cur.fetchall()]
+            if ids:
+                break
     if not ids:
         return []
     return list(OutboxEntry.objects.filter(message_id__in=ids).order_by("message_id"))
 
 
 def send_group(*, environment: str, dip_id: str, interface_id: str) -> int:
-    """Send due entries of the group until none is left or the loop budget is spent."""
+    """Send due entries of the group until none is left or the loop budget is spent. While
+    the environment's DIP is unavailable only a probe batch goes out now and then
+    (``availability.gate``); while it drains its backlog, sends are paced."""
     conf = outbound_settings()
     group = Group(environment, dip_id, interface_id)
     sent = 0
@@ -130,10 +175,24 @@ def send_group(*, environment: str, dip_id: str, interface_id: str) -> int:
         while True:
             with contextlib.suppress(Exception):  # cache down: the sweeper covers us
                 cache.delete(_nudge_key(group))
+            gate = availability.gate(environment=environment, conf=conf)
+            if gate.kind is GateKind.WAIT:
+                return sent  # the sweeper comes back (probe due, Retry-After over)
             entries = claim(group, conf)
             if not entries:
+                if gate.kind is GateKind.PROBE:
+                    availability.release_probe(environment=environment)
+                elif gate.draining:
+                    availability.end_drain_if_done(environment=environment)
                 return sent
+            if gate.draining:
+                budget = max(0.0, deadline - time.monotonic())
+                availability.pace(
+                    environment=environment, count=len(entries), conf=conf, budget=budget
+                )
             sent += send_batch(group, entries, conf)
+            if gate.kind is GateKind.PROBE:
+                return sent  # recovered: note_answer wakes every group; else next probe
             if time.monotonic() > deadline:
                 break
     nudge(environment, dip_id, interface_id, force=True)  # more to do: yield, come back
@@ -159,6 +218,8 @@ def send_batch(group: Group, entries: list[OutboxEntry], conf: OutboundSettings)
     t0 = time.perf_counter()
     result = sender.client.send(group.interface_id, body)
     duration = time.perf_counter() - t0
+    if result.status_code is not None:  # the DIP answered: its synchronous acknowledgement time
+        metrics.observe_send_ack(duration, interface=group.interface_id)
     outcome.record(
         group=group,
         entries=entries,

@@ -98,7 +98,7 @@ def sandbox_url(dip_sandbox: tuple[Sandbox, str], settings: Any) -> Iterator[str
         **settings.OUTBOUND,
         "RETRY_BASE_DELAY": 0.01,
         "RETRY_MAX_DELAY": 0.05,
-        "RETRY_MAX_WAIT": 30.0,
+        "GIVE_UP_AFTER": 30.0,
     }
     settings.DIP_TIMEOUT = 2.0
     clients.reset()

@@ -166,8 +166,12 @@ def test_lost_response_then_msg1006_counts_as_accepted(rig: Rig, host_client: An
     first = sender_for(environment="UIT", dip_id=rig.dip_id).client.send(
         "IF-021", raw_bytes(message.raw)
     )
-    assert first.status_code == 201  # ... and then the response is "lost":
-    OutboxEntry.objects.update(attempts=1)
+    assert first.status_code == 201  # ... and then the worker died before recording it:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    OutboxEntry.objects.update(attempts=1, lease_until=timezone.now() - timedelta(seconds=1))
     run_sender(rig)
     assert states(ids) == [State.ACCEPTED]
     assert [a.status_code for a in Attempt.objects.order_by("id")] == [400]
