@@ -5,8 +5,14 @@ Three kinds of series:
 * request metrics, counted by ``MetricsMiddleware`` in every web process:
   ``dcp_http_requests_total`` and ``dcp_http_request_duration_seconds`` by route name, method
   and status;
-* pipeline latencies the DIP rules bound, observed by the pipelines through
-  ``observe_sync_ack()`` / ``observe_l4_response()``;
+* pipeline latencies the DIP rules bound on *us* as a recipient, observed on the real paths:
+  ``observe_sync_ack()`` by the inbound webhook (DIP callback received → our answer) and
+  ``observe_l4_response()`` by inbound processing and the status sender (message received →
+  our L4 outcome: a negative status sent, or the decision that none is owed); the alerts
+  ``DipSyncAckSlow``/``DipL4ResponseSlow`` read these;
+* what our outbound messages meet, observed by the outbound pipeline: ``observe_send_ack()``
+  (the DIP's synchronous answer to a Send API call) and ``observe_status_delay()`` (DIP
+  acceptance → a status about the message received);
 * domain gauges computed at scrape time from the database and the broker (``DomainCollector``):
   messages by state, open exceptions, oldest pending message, certificates close to expiry,
   paused client endpoints, Celery queue depths and heartbeat ages. They are cached for
@@ -76,6 +82,22 @@ DIP_L4_RESPONSE = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+# Outbound: what the DIP and the recipients take. Status delays run long (late negatives).
+_STATUS_BUCKETS = (*_LATENCY_BUCKETS, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600)
+DIP_SEND_ACK = Histogram(
+    "dcp_dip_send_ack_seconds",
+    "Outbound: our Send API call to the DIP's synchronous answer (any HTTP status).",
+    ["interface"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+DIP_STATUS_DELAY = Histogram(
+    "dcp_dip_status_delay_seconds",
+    "Outbound: the DIP accepted our message to a status message about it received.",
+    ["interface", "outcome"],
+    buckets=_STATUS_BUCKETS,
+    registry=REGISTRY,
+)
 
 
 def observe_sync_ack(seconds: float, *, interface: str) -> None:
@@ -84,6 +106,15 @@ def observe_sync_ack(seconds: float, *, interface: str) -> None:
 
 def observe_l4_response(seconds: float, *, interface: str) -> None:
     DIP_L4_RESPONSE.labels(interface=interface or "unknown").observe(seconds)
+
+
+def observe_send_ack(seconds: float, *, interface: str) -> None:
+    DIP_SEND_ACK.labels(interface=interface or "unknown").observe(seconds)
+
+
+def observe_status_delay(seconds: float, *, interface: str, positive: bool) -> None:
+    outcome = "positive" if positive else "negative"
+    DIP_STATUS_DELAY.labels(interface=interface or "unknown", outcome=outcome).observe(seconds)
 
 
 # --- request metrics ----------------------------------------------------------------------
@@ -409,5 +440,7 @@ __all__ = (
     "MetricsMiddleware",
     "metrics_view",
     "observe_l4_response",
+    "observe_send_ack",
+    "observe_status_delay",
     "observe_sync_ack",
 )

@@ -373,11 +373,20 @@ DIP_DCP_API_KEY = env.str("DCP_DIP_DCP_API_KEY", default="demo-dcp-primary-key")
 INBOUND_MAX_BYTES = env.int("DCP_INBOUND_MAX_BYTES", default=20 * 1024 * 1024)
 INBOUND_ROUTE_TTL = env.float("DCP_INBOUND_ROUTE_TTL", default=30.0)  # seconds
 INBOUND_UNKNOWN_PATH_LIMIT = env.int("DCP_INBOUND_UNKNOWN_PATH_LIMIT", default=30)  # per minute/IP
+# Failed-signature POSTs per channel token a minute: each gets 400 and a receipt row; past the
+# limit 429 + Retry-After, no receipt, no database work (docs/security.md).
+INBOUND_SIGNATURE_FAILURE_LIMIT = env.int("DCP_INBOUND_SIGNATURE_FAILURE_LIMIT", default=10)
 INBOUND_SEND_L4_STATUS = env.bool("DCP_INBOUND_SEND_L4_STATUS", default=True)
 INBOUND_ARCHIVE_AFTER_DAYS = env.int("DCP_INBOUND_ARCHIVE_AFTER_DAYS", default=30)
 # The webhook's one capture statement is prepared per connection (docs/inbound.md); turn off behind
 # a transaction-pooling PgBouncer older than 1.21, which cannot carry prepared statements.
 INBOUND_PREPARED_STATEMENTS = env.bool("DCP_INBOUND_PREPARED_STATEMENTS", default=True)
+# Outbound URL policy (SSRF guard, dcp/net/outbound.py, docs/security.md): every URL called on a
+# tenant's behalf must resolve to public addresses, except networks/hosts listed here ("CIDR",
+# "IP:PORT", "[IPv6]:PORT", "HOST[:PORT]"). Loopback by default for development, tests and the
+# benches (their client endpoints listen on 127.0.0.1); production settings default to none.
+OUTBOUND_URL_ALLOW = env.list("DCP_OUTBOUND_URL_ALLOW", default=["127.0.0.0/8", "::1"])
+OUTBOUND_HTTPS_ONLY = env.bool("DCP_OUTBOUND_HTTPS_ONLY", default=False)  # True in production
 # Client push retries (seconds between attempts; the last one repeats) and when a failing
 # endpoint is paused (hours of continuous failure). 10 s ... 8 h: over 24 h before pausing.
 PUSH_RETRY_SCHEDULE = [

@@ -22,11 +22,12 @@ def sweep_dispatch() -> int:
     return fan_out(sweep)
 
 
-@tenant_task(name="messaging_outbound.expire_overdue")
-def expire_overdue() -> int:
-    return status.expire_overdue()
+@tenant_task(name="messaging_outbound.close_status_windows")
+def close_status_windows() -> int:
+    """Settle "no issue reported" the accepted messages whose status window ended quietly."""
+    return status.close_status_windows()
 
 
 @dispatch_task(name="messaging_outbound.timers_dispatch")
 def timers_dispatch() -> int:
-    return fan_out(expire_overdue)
+    return fan_out(close_status_windows)

@@ -1,14 +1,22 @@
-"""Status messages about our messages (PROTOCOL.md §4.5, §5): DIP L2 failures and recipients'
-L3/L4 outcomes, correlated by transactionID, else senderUniqueReference.
+"""Status messages about our messages and the status window (docs/outbound.md, "Status
+semantics"; PROTOCOL.md §4.5, §5.2a).
 
-The inbound status-message webhook calls ``apply_status_messages(raw)`` with the callback body
-(a StandardResponseArray) after verifying it. Success (``MSG0000``/``RCP0000``) settles an
-accepted message; any other code rejects it (REJECTED_BY_DIP for MSG codes, else
-REJECTED_BY_RECIPIENT) with an exception. Every status is kept as a StatusReport, also when the
-message is already final (a second recipient's answer). A late status resolves a TIMEOUT. A
-status that arrives while its message is back in the outbox (the DIP took it but our answer was
-lost) is kept and applied when the sender gets the message accepted
-(``apply_pending_reports``)."""
+Recipients send status messages only when there is an issue (seed 003 §3.1); silence is the
+normal outcome of a healthy message. So, once the DIP has accepted a message:
+
+* a **negative** status (any code other than ``MSG0000``/``RCP0000``, or none) rejects it with
+  an exception (REJECTED_BY_DIP for MSG codes, else REJECTED_BY_RECIPIENT) — whenever it
+  arrives: during the window, after it, even after the message settled by silence;
+* a **positive** status settles it ("positive status");
+* **silence** until the end of its interface's status window (``status_window_for``) settles it
+  with the distinct reason "no issue reported" (``close_status_windows``) — not an exception.
+
+The status-message webhook calls ``apply_status_bodies`` with the verified callback's items;
+statuses correlate by transactionID, else senderUniqueReference. Every status is kept as a
+StatusReport, also when the message is already final (a second recipient's answer). A status
+that arrives while its message is back in the outbox (the DIP took it but our answer was lost)
+is kept and applied when the sender gets the message accepted (``apply_pending_reports``).
+"""
 
 from __future__ import annotations
 
@@ -19,15 +27,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from dcp import metrics
 from dip.responses import StandardResponseBody, parse_status_messages
 from messaging import services as core
 from messaging.models import ExceptionCategory, Message, MessageException
-from messaging.outbound.models import OutboxEntry, StatusReport
+from messaging.outbound.models import OutboxEntry, StatusOutcome, StatusReport
 from messaging.states import Direction, State
 
 ACTOR = "dip-status"
+TIMER_ACTOR = "outbound-status-window"
+NO_ISSUE_REPORTED = "no issue reported"
 SETTLE_FROM = frozenset({State.SENT, State.ACCEPTED, State.EXPIRED})
-REJECT_FROM = frozenset({State.SENT, State.ACCEPTED, State.EXPIRED})
+# A negative status wins at any time, also over a settlement by silence or a positive status.
+REJECT_FROM = frozenset({State.SENT, State.ACCEPTED, State.EXPIRED, State.SETTLED})
 
 
 @dataclass(frozen=True)
@@ -39,17 +51,19 @@ class StatusResult:
     unmatched: list[str]
 
 
-def apply_status_messages(raw: bytes) -> StatusResult:
+def apply_status_messages(raw: bytes, *, now: datetime | None = None) -> StatusResult:
     bodies, findings = parse_status_messages(raw)
     if findings:
         raise ValueError(f"not a StandardResponseArray: {findings[0].message}")
-    return apply_status_bodies(bodies)
+    return apply_status_bodies(bodies, now=now)
 
 
-def apply_status_bodies(bodies: list[StandardResponseBody]) -> StatusResult:
+def apply_status_bodies(
+    bodies: list[StandardResponseBody], *, now: datetime | None = None
+) -> StatusResult:
     txns = {b.transactionID for b in bodies if b.transactionID}
     surs = {b.senderUniqueReference for b in bodies if b.senderUniqueReference}
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         found = list(
             Message.objects.select_for_update()
@@ -99,6 +113,7 @@ def apply_status_bodies(bodies: list[StandardResponseBody]) -> StatusResult:
             (m, _Verdict(b.code or "", b.message or "", b.help or "", b.senderID or ""))
             for m, b in reject.values()
         ]
+        _observe_delays(verdicts, now)
         settled, rejected = _settle_or_reject(verdicts, now)
     return StatusResult(
         len(bodies), len(bodies) - len(unmatched), len(settled), len(rejected), unmatched
@@ -107,7 +122,7 @@ def apply_status_bodies(bodies: list[StandardResponseBody]) -> StatusResult:
 
 @dataclass(frozen=True)
 class _Verdict:
-    """A rejecting status (code, text, help, sender) as received or as stored."""
+    """A negative status (code, text, help, sender) as received or as stored."""
 
     code: str
     message: str
@@ -115,27 +130,55 @@ class _Verdict:
     sender_id: str
 
 
+def _observe_delays(verdicts: list[tuple[Message, _Verdict | None]], now: datetime) -> None:
+    """Status delay = status received - the DIP's acceptance (messages it accepted only)."""
+    accepted = dict(
+        OutboxEntry.objects.filter(
+            message_id__in=[m.pk for m, _ in verdicts], accepted_at__isnull=False
+        ).values_list("message_id", "accepted_at")
+    )
+    for m, v in verdicts:
+        at = accepted.get(m.pk)
+        if at is not None:
+            seconds = max(0.0, (now - at).total_seconds())
+            metrics.observe_status_delay(seconds, interface=m.interface_id, positive=v is None)
+
+
 def _settle_or_reject(
     verdicts: list[tuple[Message, _Verdict | None]], now: datetime, *, exceptions: bool = True
 ) -> tuple[list[Message], list[Message]]:
     """Settle the messages with a None verdict, reject the others (with an exception unless
     ``exceptions`` is off: it was opened when the status arrived); only those in a state that
-    allows it move. Clears their L4 timers and resolves TIMEOUTs."""
+    allows it move. Closes their status windows and resolves legacy TIMEOUTs."""
+    positive = [m for m, v in verdicts if v is None]
     settled = core.transition_many(
-        [m for m, v in verdicts if v is None and m.state in SETTLE_FROM],
+        [m for m in positive if m.state in SETTLE_FROM],
         State.SETTLED,
         actor=ACTOR,
-        reason="L4 status: success",
+        reason="positive status",
+        at=now,
+    )
+    # Settled by silence before, positive now: the better-founded reason is kept.
+    moved = {m.pk for m in settled}
+    quiet = [m.pk for m in positive if m.state == State.SETTLED and m.pk not in moved]
+    OutboxEntry.objects.filter(message_id__in=quiet, status_outcome=StatusOutcome.NO_ISSUE).update(
+        status_outcome=StatusOutcome.POSITIVE
     )
     refused = [(m, v) for m, v in verdicts if v is not None]
+    was_settled = {m.pk for m, _ in refused if m.state == State.SETTLED}
     rejected = core.transition_many(
         [m for m, _ in refused if m.state in REJECT_FROM],
         State.REJECTED,
         actor=ACTOR,
-        reason="status message: rejected",
-        per_message={m.pk: {"code": v.code, "message": v.message} for m, v in refused},
+        reason="negative status",
+        at=now,
+        per_message={
+            m.pk: {"code": v.code, "message": v.message, "after_settled": m.pk in was_settled}
+            for m, v in refused
+        },
     )
     for m, v in refused if exceptions else ():
+        late = " (arrived after the message had settled)" if m.pk in was_settled else ""
         core.open_exception(
             m,
             category=(
@@ -144,11 +187,19 @@ def _settle_or_reject(
                 else ExceptionCategory.REJECTED_BY_RECIPIENT
             ),
             code=v.code,
-            summary=f"{v.sender_id}: {v.message or v.code} {v.help}".strip(),
+            summary=f"{v.sender_id}: {v.message or v.code or 'status without a code'} {v.help}"
+            f"{late}".strip(),
         )
+    for outcome, group in (
+        (StatusOutcome.POSITIVE, settled),
+        (StatusOutcome.NEGATIVE, rejected),
+    ):
+        if group:
+            OutboxEntry.objects.filter(message_id__in=[m.pk for m in group]).update(
+                status_due_at=None, status_outcome=outcome
+            )
     done = [m.pk for m in settled] + [m.pk for m in rejected]
     if done:
-        OutboxEntry.objects.filter(message_id__in=done).update(status_due_at=None)
         MessageException.objects.filter(
             message_id__in=done,
             category=ExceptionCategory.TIMEOUT,
@@ -157,16 +208,17 @@ def _settle_or_reject(
             status=MessageException.Status.RESOLVED,
             resolved_at=now,
             resolved_by=ACTOR,
-            resolution="status arrived late",
+            resolution="status arrived",
         )
     return settled, rejected
 
 
 def apply_pending_reports(messages: list[Message]) -> tuple[list[Message], list[Message]]:
     """Statuses that arrived before the message was accepted (the DIP took it, our answer was
-    lost, and the L4 status came while it waited in the outbox to be resent) were stored but
-    could not settle it. Called by the sender once these messages reach ACCEPTED: a rejecting
-    status wins over a success, as in ``apply_status_bodies``. Returns (settled, rejected)."""
+    lost, and the status came while it waited in the outbox to be resent) were stored but
+    could not settle it. Called by the sender once these messages reach ACCEPTED: a negative
+    status wins over a positive one, as in ``apply_status_bodies``. Returns (settled,
+    rejected)."""
     if not messages:
         return [], []
     reports = list(
@@ -186,33 +238,50 @@ def apply_pending_reports(messages: list[Message]) -> tuple[list[Message], list[
     return _settle_or_reject(list(verdicts.values()), timezone.now(), exceptions=False)
 
 
-def expire_overdue(*, limit: int = 1000) -> int:
-    """Timer: accepted messages whose L4 status has not arrived in time → EXPIRED + TIMEOUT."""
-    now = timezone.now()
+def close_status_windows(
+    *, now: datetime | None = None, batch: int = 1000, limit: int = 50_000
+) -> int:
+    """Timer: accepted messages whose status window ended in silence → SETTLED, "no issue
+    reported" (no exception). Returns how many settled. A negative status arriving later
+    still rejects them (``apply_status_bodies``)."""
+    now = now or timezone.now()
+    total = 0
+    while total < limit:
+        settled, claimed = _close_batch(now, min(batch, limit - total))
+        total += settled
+        if claimed < batch:
+            break
+    return total
+
+
+def _close_batch(now: datetime, batch: int) -> tuple[int, int]:
     with transaction.atomic():
         due = list(
             OutboxEntry.objects.select_for_update(skip_locked=True)
             .filter(status_due_at__lt=now)
-            .order_by("status_due_at")[:limit]
+            .order_by("status_due_at")
+            .values_list("message_id", "accepted_at")[:batch]
         )
         if not due:
-            return 0
-        messages = list(
-            Message.objects.filter(pk__in=[e.message_id for e in due], state=State.ACCEPTED)
+            return 0, 0
+        accepted_at = dict(due)
+        messages = list(Message.objects.filter(pk__in=accepted_at, state=State.ACCEPTED))
+        waited = {
+            m.pk: round((now - (accepted_at[m.pk] or now)).total_seconds(), 3) for m in messages
+        }
+        settled = core.transition_many(
+            messages,
+            State.SETTLED,
+            actor=TIMER_ACTOR,
+            reason=NO_ISSUE_REPORTED,
+            at=now,
+            per_message={pk: {"waited_seconds": s} for pk, s in waited.items()},
         )
-        expired = core.transition_many(
-            messages, State.EXPIRED, actor="outbound-timer", reason="no L4 status in time"
+        OutboxEntry.objects.filter(message_id__in=[m.pk for m in settled]).update(
+            status_due_at=None, status_outcome=StatusOutcome.NO_ISSUE
         )
-        for m in expired:
-            entry = next(e for e in due if e.message_id == m.pk)
-            waited = (now - (entry.accepted_at or now)).total_seconds()
-            core.open_exception(
-                m,
-                category=ExceptionCategory.TIMEOUT,
-                code="L4_TIMEOUT",
-                summary=f"No status {waited:.0f} s after the DIP accepted it.",
-            )
-        OutboxEntry.objects.filter(message_id__in=[e.message_id for e in due]).update(
+        # Entries whose message moved on another way (rejected, requeued): window closed.
+        OutboxEntry.objects.filter(message_id__in=accepted_at, status_due_at__lt=now).update(
             status_due_at=None
         )
-    return len(expired)
+    return len(settled), len(due)

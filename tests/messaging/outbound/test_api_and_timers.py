@@ -64,23 +64,34 @@ def test_client_api_key_with_scopes(rig: Rig, host_client: Any):
     assert keys.authenticate("odcp_nothing_here") is None
 
 
-def test_timer_expires_a_message_without_l4_and_a_late_status_settles_it(rig: Rig, host_client):
+def test_silence_past_the_window_settles_no_issue_reported_then_a_status_applies(
+    rig: Rig, host_client
+):
     ids = [
         m["id"]
         for m in post(host_client(rig.tenant, rig.admin), rig, [rig.message()]).json()["messages"]
     ]
     run_sender(rig)
     assert states(ids) == [State.ACCEPTED]
-    OutboxEntry.objects.update(status_due_at=timezone.now() - timedelta(seconds=1))
-    assert status.expire_overdue() == 1
-    assert states(ids) == [State.EXPIRED]
-    exc = MessageException.objects.get()
-    assert (exc.category, exc.code, exc.status) == ("timeout", "L4_TIMEOUT", "open")
-    assert status.expire_overdue() == 0  # fires once
-    wait_statuses(rig, ids)
+    assert status.close_status_windows() == 0  # the window is still open
+    later = timezone.now() + timedelta(seconds=rig_window() + 1)
+    assert status.close_status_windows(now=later) == 1
     assert states(ids) == [State.SETTLED]
-    exc.refresh_from_db()
-    assert exc.status == "resolved"
+    entry = OutboxEntry.objects.get()
+    assert (entry.status_outcome, entry.status_due_at) == ("no_issue", None)
+    assert entry.message.transitions.order_by("id").last().reason == "no issue reported"
+    assert not MessageException.objects.exists()  # silence is not an exception
+    assert status.close_status_windows(now=later) == 0  # fires once
+    wait_statuses(rig, ids)  # the sandbox's recipient sends a positive status late
+    assert states(ids) == [State.SETTLED]
+    entry.refresh_from_db()
+    assert entry.status_outcome == "positive"
+
+
+def rig_window() -> float:
+    from messaging.outbound.conf import outbound_settings
+
+    return outbound_settings().status_window_for("IF-021")
 
 
 def test_per_mpan_order_holds_a_later_message_back(rig: Rig, host_client: Any):
