@@ -10,12 +10,18 @@ from django.views.decorators.http import require_POST
 from audit.services import record
 from console import alerts
 from console.models import Alert, AlertRule
+from dcp.net.outbound import validate_outbound_url
 from tenants.permissions import Action, acting_user
 from tenants.views import requires
 
 
 class AlertRuleForm(forms.ModelForm):
-    webhook_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    webhook_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        validators=[validate_outbound_url],  # SSRF guard; the send is checked again
+    )
 
     class Meta:
         model = AlertRule

@@ -16,6 +16,7 @@ from django.utils import timezone
 from audit.services import record
 from console import dashboard
 from console.models import Alert, AlertRule
+from dcp.net.http import guarded_post
 from messaging.models import Message, MessageException
 from messaging.states import FAILURE_STATES
 from tenants.models import User
@@ -107,7 +108,7 @@ def notify(alert: Alert) -> None:
             sent["email"] = f"failed: {exc}"[:200]
     if rule.webhook_url:
         try:
-            resp = httpx.post(
+            resp = guarded_post(  # SSRF guard: the address connected to is checked
                 rule.webhook_url,
                 json={
                     "rule": rule.name,

@@ -24,6 +24,10 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# Outbound URL policy (docs/security.md): https only, public addresses only unless the operator
+# lists an exception (an internal relay, say) in DCP_OUTBOUND_URL_ALLOW.
+OUTBOUND_HTTPS_ONLY = True
+OUTBOUND_URL_ALLOW = env.list("DCP_OUTBOUND_URL_ALLOW", default=[])
 
 # One JSON object per log line in production (docs/operations.md, "Logs").
 DCP_LOG_FORMAT = env.str("DCP_LOG_FORMAT", default="json")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from audit.services import record
 from dcp import vault
 from dcp.errors import invalid
+from dcp.net import outbound
 from messaging.inbound.models import ClientEndpoint, EndpointDelivery
 from messaging.inbound.push import new_secret, secret_context
 from messaging.models import FeedEvent
@@ -38,13 +39,7 @@ class WithSecret:
 def _clean(
     url: str, interfaces: list[str] | None, directions: list[str] | None
 ) -> tuple[str, list[str], list[str]]:
-    url = (url or "").strip()
-    if not url.lower().startswith(("https://", "http://")):
-        raise invalid(
-            "The URL must start with https:// (or http:// for testing).",
-            code="bad_url",
-            field="url",
-        )
+    url = outbound.check_url(url or "", field="url")  # SSRF guard: public addresses only
     ifaces = sorted({i.strip().upper() for i in interfaces or [] if i.strip()})
     dirs = sorted({d.strip().lower() for d in directions or [] if d.strip()})
     if set(dirs) - set(DIRECTIONS):

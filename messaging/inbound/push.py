@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from dcp import vault
 from dcp.db import current_schema
+from dcp.net.http import guarded_client
 from messaging import services as store
 from messaging.inbound.models import ClientEndpoint, DeliveryAttempt, EndpointDelivery
 from messaging.models import FeedEvent, Message
@@ -203,7 +204,7 @@ def _push(endpoint_id: int) -> Outcome:
         return outcome
     started = time.monotonic()
     cache: dict[int, list[Any]] = {}
-    with httpx.Client(timeout=settings.PUSH_TIMEOUT) as http:
+    with guarded_client(timeout=settings.PUSH_TIMEOUT) as http:  # SSRF guard at connect time
         while time.monotonic() - started < RUN_BUDGET:
             sent_before = outcome.sent
             stop = _push_window(endpoint, http, outcome, cache)

@@ -5,7 +5,8 @@ tenant schema, for its DIP ID and interface) before any schema is selected. Entr
 ``INBOUND_ROUTE_TTL`` seconds; any save of a route, channel or tenant bumps a version number in
 the shared Django cache, which every process checks at most once a second, so a disabled
 channel or suspended tenant takes effect everywhere within about a second. Unknown tokens are
-never cached (a new channel works at once); they are rate-limited per client address instead.
+never cached (a new channel works at once); the webhook rate-limits them per client address
+(``messaging.inbound.webhook_limits``) before asking :meth:`RouteTable.resolve`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,12 +67,20 @@ class RouteTable:
             self._version = version
             self.clear()
 
-    def resolve(self, token: str) -> Route | None:
+    def cached(self, token: str) -> Route | None:
+        """The route if this process holds it (no database work), else None."""
         now = time.monotonic()
         self._check_version(now)
         hit = self._entries.get(token)
         if hit is not None and hit[0] > now:
             return hit[1]
+        return None
+
+    def resolve(self, token: str) -> Route | None:
+        route = self.cached(token)
+        if route is not None:
+            return route
+        now = time.monotonic()
         route = _load(token)
         if route is not None:
             with self._lock:
@@ -130,31 +138,3 @@ def connect_signals() -> None:
         post_delete.connect(
             invalidate, sender=model, dispatch_uid=f"inbound-routes-del-{model.__name__}"
         )
-
-
-class UnknownPathLimiter:
-    """Per client address: at most ``limit`` unknown-token requests a minute (then 429, no DB)."""
-
-    def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, address: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits[address]
-            while hits and hits[0] < now - 60:
-                hits.popleft()
-            if len(hits) >= settings.INBOUND_UNKNOWN_PATH_LIMIT:
-                return False
-            hits.append(now)
-            if len(self._hits) > 10_000:  # bounded memory under a spray of addresses
-                self._hits.clear()
-            return True
-
-    def reset(self) -> None:
-        with self._lock:
-            self._hits.clear()
-
-
-limiter = UnknownPathLimiter()

@@ -2,14 +2,17 @@
 
 Order of checks, each with the answer the spec asks for:
 
-1. method POST (405), size under ``INBOUND_MAX_BYTES`` (413, the DIP does not retry);
-2. token → route (cached public-schema table): unknown → 404, nothing stored, and past
-   ``INBOUND_UNKNOWN_PATH_LIMIT`` a minute per address 429 without touching the database;
+1. method POST (405), declared size under ``INBOUND_MAX_BYTES`` (413, the DIP does not retry);
+2. token → route (cached public-schema table): unknown → 404, nothing stored; an address past
+   ``INBOUND_UNKNOWN_PATH_LIMIT`` unknown tokens a minute gets 429 + Retry-After before any
+   database work (``webhook_limits``: counted in Redis, shared by every process);
    tenant not active → 503 + Retry-After (the DIP keeps the messages and retries);
    channel disabled → 403 (no retry: the client switched it off);
-3. signature and certificate (``dip.signing.Verifier`` against ``DIP_TRUST_ROOTS``, over
+3. the body, read from the stream up to ``INBOUND_MAX_BYTES`` (413 past it, also when chunked);
+   signature and certificate (``dip.signing.Verifier`` against ``DIP_TRUST_ROOTS``, over
    ``DIP_WEBHOOK_BASE_URL`` + path, the URL as registered) → 400 ``RCP9999``, receipt kept
-   without the body;
+   without the body — up to ``INBOUND_SIGNATURE_FAILURE_LIMIT`` a minute per token, then 429
+   without a receipt;
 4. raw bytes + receipt + messages in one transaction (``receive``) → 201/207/400 per
    ``dip.responses.webhook_reply``. Database unavailable → 503 (the DIP retries): nothing is
    acknowledged with 2xx unless committed.
@@ -41,8 +44,14 @@ from dip.responses import StandardResponse, body_for
 from dip.signing import SignatureVerificationError, Verifier
 from dip.timeutil import now_timestamp
 from messaging.inbound import receive as receiving
-from messaging.inbound.routes import Route, limiter, table
+from messaging.inbound.routes import Route, table
 from messaging.inbound.status_webhook import STATUS_INTERFACE, receive_status
+from messaging.inbound.webhook_limits import (
+    declared_length,
+    read_body,
+    signature_failures,
+    unknown_tokens,
+)
 from participants.services.channels import INBOUND_PATH
 
 log = logging.getLogger(__name__)
@@ -111,13 +120,13 @@ def inbound_webhook(request: HttpRequest, token: str) -> HttpResponse:
     if request.method != "POST":
         return _plain(405, "POST only")
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = declared_length(request)
     except ValueError:
         return _plain(400, "bad Content-Length")
-    if length > settings.INBOUND_MAX_BYTES:
-        return _plain(413, f"body over {settings.INBOUND_MAX_BYTES} bytes")
+    if length is not None and length > settings.INBOUND_MAX_BYTES:
+        return _too_large()
     try:
-        return _handle(request, token)
+        return _handle(request, token, length)
     except DatabaseError:
         log.exception("inbound: database unavailable; answering 503 so the DIP retries")
         _reset_connection()
@@ -132,19 +141,38 @@ def _reset_connection() -> None:
         connection.close()
 
 
-def _handle(request: HttpRequest, token: str) -> HttpResponse:
+def _too_large() -> HttpResponse:
+    return _plain(413, f"body over {settings.INBOUND_MAX_BYTES} bytes")
+
+
+def _load_route(request: HttpRequest, token: str) -> Route | HttpResponse:
+    """The route from the database, unless this address already sent too many unknown tokens
+    (then 429 before any query)."""
+    address = _client_address(request)
+    wait = unknown_tokens.exceeded(address)
+    if wait:
+        return _plain(429, "too many requests", retry_after=wait)
     route = table.resolve(token)
-    if route is None:
-        if not limiter.allow(_client_address(request)):
-            return _plain(429, "too many requests", retry_after=60)
-        return _plain(404, "not found")
+    if route is not None:
+        return route
+    decision = unknown_tokens.hit(address)
+    if not decision.allowed:
+        return _plain(429, "too many requests", retry_after=decision.retry_after)
+    return _plain(404, "not found")
+
+
+def _handle(request: HttpRequest, token: str, length: int | None) -> HttpResponse:
+    found = table.cached(token) or _load_route(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    route = found
     if not route.tenant_active:
         return _plain(503, "recipient temporarily unavailable", retry_after=300)
     if not route.enabled:
         return _plain(403, "channel disabled")
-    body = request.body
-    if len(body) > settings.INBOUND_MAX_BYTES:
-        return _plain(413, f"body over {settings.INBOUND_MAX_BYTES} bytes")
+    body = read_body(request, limit=settings.INBOUND_MAX_BYTES, declared=length)
+    if body is None:
+        return _too_large()
     try:
         trust = verifier()
     except (OSError, ValueError):
@@ -155,6 +183,9 @@ def _handle(request: HttpRequest, token: str) -> HttpResponse:
             method="POST", url=external_url(token), body=body, headers=request.headers
         )
     except SignatureVerificationError as exc:
+        decision = signature_failures.hit(token)
+        if not decision.allowed:  # a flood of junk: no receipt, no database work
+            return _plain(429, "too many failed signatures", retry_after=decision.retry_after)
         _db.set_tenant(route.tenant)
         return _rejected(route, request, body, exc)
     if route.interface_id == STATUS_INTERFACE:

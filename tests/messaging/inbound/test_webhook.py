@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 from dip.envelope import serialise_batch, stamp_d0
 from dip.samples import make_message
 from dip.signing import SigningIdentity, sign_request
-from messaging.inbound import routes
+from messaging.inbound import webhook_limits
 from messaging.inbound.models import InboundReceipt
 from messaging.inbound.sync import sync_channels
 from messaging.inbound.webhook import external_url
@@ -195,10 +195,10 @@ def test_oversized_body_gets_413(synced: Env, settings: Any) -> None:
 
 def test_unknown_path_is_404_then_rate_limited(synced: Env, settings: Any) -> None:
     settings.INBOUND_UNKNOWN_PATH_LIMIT = 3
-    routes.limiter.reset()
+    webhook_limits.unknown_tokens.reset("127.0.0.1")
     codes = [post(synced, b"[]", token=f"nope{i}").status_code for i in range(5)]
     assert codes == [404, 404, 404, 429, 429]
-    routes.limiter.reset()
+    webhook_limits.unknown_tokens.reset("127.0.0.1")
 
 
 def test_disabled_channel_and_suspended_tenant(synced: Env) -> None:
