@@ -8,38 +8,21 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console import api_inputs as inputs
 from console import dashboard, search, services
 from console.models import BulkAction
 from dcp.api.permissions import ActionPermission, TenantScopedMixin
-from messaging.models import Message
+from dcp.api.schema import ErrorSerializer
 from tenants.permissions import Action
 
-
-class MessageRowSerializer(serializers.ModelSerializer[Message]):
-    class Meta:
-        model = Message
-        fields = (
-            "id",
-            "public_id",
-            "created",
-            "direction",
-            "state",
-            "interface_id",
-            "event_code",
-            "dip_id",
-            "counterparty_dip_id",
-            "mpan_core",
-            "transaction_id",
-            "correlation_id",
-            "sender_unique_reference",
-        )
+COMMANDS = ("pause", "resume", "cancel")
 
 
 class BulkActionSerializer(serializers.ModelSerializer[BulkAction]):
@@ -65,49 +48,44 @@ class BulkActionSerializer(serializers.ModelSerializer[BulkAction]):
         )
 
 
-def _query(data: Any) -> tuple[search.SearchQuery, search.MpanList]:
-    try:
-        return search.build_query(data)
-    except search.SearchError as exc:
-        raise ValidationError(exc.errors) from exc
-
-
 def _mpan_errors(mpans: search.MpanList) -> list[dict[str, Any]]:
     return [{"line": e.line, "value": e.value, "reason": e.reason} for e in mpans.errors[:1000]]
 
 
 class SearchView(TenantScopedMixin, APIView):
-    """GET with query parameters, or POST a JSON body (for thousands of MPANs)."""
+    """GET with query parameters, or POST a JSON object (for thousands of MPANs)."""
 
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES, "post": Action.VIEW_MESSAGES}
 
-    @extend_schema(operation_id="console_search_get", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="console_search_get",
+        parameters=[inputs.SearchRequestSerializer],
+        responses=inputs.SearchPageSerializer,
+    )
     def get(self, request: Request) -> Response:
-        return self._search(request.query_params, request.query_params)
+        return self._search(request.query_params)
 
     @extend_schema(
         operation_id="console_search_post",
-        request=OpenApiTypes.OBJECT,
-        responses=OpenApiTypes.OBJECT,
+        request=inputs.SearchRequestSerializer,
+        responses=inputs.SearchPageSerializer,
     )
     def post(self, request: Request) -> Response:
-        return self._search(request.data, request.query_params)
+        return self._search(request.data)
 
-    def _search(self, data: Any, qp: Any) -> Response:
-        query, mpans = _query(data)
-        after = data.get("after") or qp.get("after")
-        size = data.get("page_size") or qp.get("page_size") or 100
-        try:
-            page = search.page(query, after=int(after) if after else None, size=int(size))
-        except ValueError as exc:
-            raise ValidationError({"after": ["Use the next_cursor of the previous page."]}) from exc
+    def _search(self, data: Any) -> Response:
+        params = inputs.SearchRequestSerializer(data=data)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        query, mpans = v["_query"], v["_mpans"]
+        page = search.page(query, after=v.get("after"), size=v["page_size"])
         body: dict[str, Any] = {
-            "results": MessageRowSerializer(page.items, many=True).data,
+            "results": inputs.MessageRowSerializer(page.items, many=True).data,
             "next_cursor": page.next_cursor,
             "mpan_errors": _mpan_errors(mpans),
         }
-        if str(data.get("count", qp.get("count", "1"))) != "0":
+        if v["count"]:
             c = search.count(query)
             body["count"] = {"value": c.value, "exact": c.exact}
         return Response(body)
@@ -117,12 +95,21 @@ class ExportView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES}
 
-    @extend_schema(operation_id="console_export", responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        operation_id="console_export",
+        parameters=[inputs.ExportQuerySerializer],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
     def get(self, request: Request) -> Any:
         from console.views import export_response
 
-        query, _ = _query(request.query_params)
-        return export_response(query, request.query_params.get("format", "jsonl"))
+        params = inputs.ExportQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        return export_response(v["_query"], v["format"])
 
 
 class BulkActionsView(TenantScopedMixin, APIView):
@@ -132,21 +119,24 @@ class BulkActionsView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES, "post": Action.OPERATE_MESSAGES}
 
-    @extend_schema(operation_id="console_bulk_actions_list", responses=BulkActionSerializer)
+    @extend_schema(
+        operation_id="console_bulk_actions_list", responses=BulkActionSerializer(many=True)
+    )
     def get(self, request: Request) -> Response:
         return Response(BulkActionSerializer(BulkAction.objects.all()[:100], many=True).data)
 
     @extend_schema(
         operation_id="console_bulk_actions_create",
-        request=OpenApiTypes.OBJECT,
-        responses=BulkActionSerializer,
+        request=inputs.BulkActionRequestSerializer,
+        responses={200: inputs.DryRunSerializer, 202: BulkActionSerializer},
     )
     def post(self, request: Request) -> Response:
-        data: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
-        kind = data.get("kind", BulkAction.Kind.REQUEUE_OUTBOUND)
-        query, mpans = _query(data.get("search") or {})
+        params = inputs.BulkActionRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        kind, query = v["kind"], v["search"]["_query"]
         try:
-            if data.get("dry_run", True):
+            if v["dry_run"]:
                 preview = services.dry_run(kind=kind, query=query)
                 return Response(
                     {
@@ -157,16 +147,16 @@ class BulkActionsView(TenantScopedMixin, APIView):
                             "exact": preview.eligible.exact,
                         },
                         "effect": preview.effect,
-                        "sample": MessageRowSerializer(preview.sample, many=True).data,
-                        "mpan_errors": _mpan_errors(mpans),
+                        "sample": inputs.MessageRowSerializer(preview.sample, many=True).data,
+                        "mpan_errors": _mpan_errors(v["search"]["_mpans"]),
                     }
                 )
             action = services.start_bulk(
                 kind=kind,
                 query=query,
                 user=request.user,  # type: ignore[arg-type]
-                chunk_size=int(data.get("chunk_size") or 500),
-                rate_per_second=int(data.get("rate_per_second") or 2000),
+                chunk_size=v["chunk_size"],
+                rate_per_second=v["rate_per_second"],
             )
         except services.ConsoleRefused as exc:
             raise ValidationError({"kind": [str(exc)]}) from exc
@@ -183,15 +173,21 @@ class BulkActionView(TenantScopedMixin, APIView):
 
 
 class BulkActionControlView(TenantScopedMixin, APIView):
-    """``POST …/bulk-actions/<id>/<command>/`` with command = start, pause, resume or cancel."""
+    """``POST …/bulk-actions/<id>/<command>/`` with command = pause, resume or cancel; a
+    finished action answers 409."""
 
     permission_classes = [ActionPermission]
     required_actions = {"post": Action.OPERATE_MESSAGES}
 
     @extend_schema(
-        operation_id="console_bulk_action_control", request=None, responses=BulkActionSerializer
+        operation_id="console_bulk_action_control",
+        parameters=[OpenApiParameter("command", str, OpenApiParameter.PATH, enum=COMMANDS)],
+        request=None,
+        responses={200: BulkActionSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request, pk: int, command: str) -> Response:
+        if command not in COMMANDS:
+            raise NotFound(f"No command {command[:40]!r}: use {', '.join(COMMANDS)}.")
         action = get_object_or_404(BulkAction, pk=pk)
         try:
             action = services.control_bulk(
@@ -211,7 +207,15 @@ class DashboardView(TenantScopedMixin, APIView):
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES}
 
-    @extend_schema(operation_id="console_dashboard", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="console_dashboard",
+        parameters=[
+            OpenApiParameter(
+                "hours", int, description="Window in hours (1 to 744; out-of-range is clamped)."
+            )
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request) -> Response:
         try:
             hours = max(1, min(int(request.query_params.get("hours", 24)), 24 * 31))

@@ -135,7 +135,10 @@ def _getlist(params: Mapping[str, Any], key: str) -> list[str]:
 def _when(value: str, name: str, errors: dict[str, list[str]]) -> datetime | None:
     if not value:
         return None
-    parsed = parse_datetime(value.strip().replace(" ", "T"))
+    try:
+        parsed = parse_datetime(value.strip().replace(" ", "T"))
+    except ValueError:  # well formed but impossible, e.g. month 13
+        parsed = None
     if parsed is None:
         errors.setdefault(name, []).append(
             "Use an ISO date and time to the second, e.g. 2026-11-23T18:02:10Z."

@@ -1,7 +1,7 @@
-"""URL patterns served on every host (platform and tenants)."""
+"""URL patterns served on every host (platform and tenants). ``/api/schema/`` is not here:
+each kind of host documents its own API (dcp.api.schema.schema_urlpatterns)."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dcp import health, metrics
 from dcp import views as dcp_views
@@ -13,8 +13,6 @@ from tenants.api.views import MeView
 common_urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", tenant_views.accept_invitation, name="invitation_accept"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/me/", MeView.as_view(), name="api-me"),
     path("healthz", dcp_views.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -5,6 +5,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from audit.api.views import AuditEventViewSet
+from dcp.api.schema import schema_urlpatterns
 from dcp.urls_common import common_urlpatterns
 from messaging.inbound.webhook import inbound_webhook
 from tenants import views
@@ -31,5 +32,12 @@ urlpatterns = [
     path("console/", include("console.platform")),
     # DIP webhooks (also served on any host by messaging.inbound.webhook's middleware).
     path("dip/inbound/<str:token>/", inbound_webhook, name="dip_inbound"),
+    *schema_urlpatterns(
+        urlconf="dcp.urls_public",
+        title="OpenDCP platform API",
+        description="The DCP's own API on the platform host, for DCP staff: client tenants, "
+        "staff invitations, the DCP registry (DCP status, DCP IDs, routes, transfers), "
+        "onboarding and DIP ID requests, and the platform audit log.",
+    ),
     *common_urlpatterns,
 ]

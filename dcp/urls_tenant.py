@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from audit.api.views import AuditEventViewSet
+from dcp.api.schema import schema_urlpatterns
 from dcp.urls_common import common_urlpatterns
 from tenants import views
 from tenants.api.views import CurrentTenantView, InvitationViewSet, MembershipViewSet
@@ -35,5 +36,12 @@ urlpatterns = [
     path("api/v1/", include("console.api")),
     path("evidence/", include("evidence.urls")),
     path("api/v1/", include("evidence.api.urls")),
+    *schema_urlpatterns(
+        urlconf="dcp.urls_tenant",
+        title="OpenDCP client API",
+        description="A client tenant's API on its own host: members and invitations, "
+        "onboarding set-up (MPID roles, DIP IDs, nominations, API keys, channels), "
+        "certificates, outbound and inbound messages, the operations console and evidence.",
+    ),
     *common_urlpatterns,
 ]

@@ -250,6 +250,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Each host serves its own schema (dcp.api.schema.schema_urlpatterns); every operation
+    # documents the shared error answers.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dcp.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TenantStatusEnum": "tenants.models.Tenant.Status",
         "InvitationStatusEnum": "tenants.models.Invitation.Status",
@@ -259,6 +265,7 @@ SPECTACULAR_SETTINGS = {
         "ClientEndpointStateEnum": "messaging.inbound.models.ClientEndpoint.State",
         "EndpointDeliveryStateEnum": "messaging.inbound.models.EndpointDelivery.State",
         "StatusReplyStateEnum": "messaging.inbound.models.StatusReply.State",
+        "ChecklistStatusEnum": "participants.models.ChecklistItem.Status",
     },
 }
 

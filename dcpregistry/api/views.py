@@ -24,15 +24,16 @@ class DcpStatusViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [ActionPermission]
     required_actions = {
         "list": Action.VIEW_PLATFORM,
-        "request": Action.MANAGE_DCP_IDS,
+        "request_status": Action.MANAGE_DCP_IDS,
         "decide": Action.APPROVE_REQUESTS,
     }
     queryset = DcpStatus.objects.all()
     filterset_fields = ["environment", "status"]
 
     @extend_schema(request=s.DcpStatusRequestSerializer, responses={201: s.DcpStatusSerializer})
+    # Not named ``request``: that would shadow the view's request (and break schema generation).
     @action(detail=False, methods=["post"], url_path="request")
-    def request(self, request: Request) -> Response:  # type: ignore[override]
+    def request_status(self, request: Request) -> Response:
         data = s.DcpStatusRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         obj = services.request_dcp_status(actor=acting_user(request), **data.validated_data)

@@ -66,6 +66,22 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
         read_only_fields = ["completed_at", "updated_by"]
 
 
+class ChecklistQuerySerializer(serializers.Serializer):
+    environment = serializers.ChoiceField(choices=Environment.choices, required=False)
+
+
+class ChecklistUpdateSerializer(serializers.Serializer):
+    """PUT one onboarding step: which step, and its new status (required; a blocked step also
+    needs ``blockers``, which the service checks)."""
+
+    environment = serializers.ChoiceField(choices=Environment.choices)
+    step = serializers.ChoiceField(choices=ChecklistItem.Step.choices)
+    status = serializers.ChoiceField(choices=ChecklistItem.Status.choices)
+    owner = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    blockers = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class MpidRoleSerializer(serializers.ModelSerializer):
     pre_approved = serializers.BooleanField(required=False, allow_null=True, default=None)
     role_code = serializers.CharField(max_length=10)
@@ -122,6 +138,8 @@ class NominationSerializer(serializers.ModelSerializer):
     dip_id = serializers.PrimaryKeyRelatedField(queryset=DipId.objects.all())
     dip_id_value = serializers.CharField(source="dip_id.value", read_only=True)
     dcp_id = serializers.CharField(max_length=20)
+    # Optional for a client call; the model's default (not whitelisted) applies.
+    whitelist_domains = serializers.BooleanField(required=False, default=False)
 
     class Meta:
         model = Nomination

@@ -66,19 +66,20 @@ class ChecklistView(APIView):
     permission_classes = [ActionPermission]
     required_actions = {"get": VIEW, "put": MANAGE}
 
-    @extend_schema(responses=s.ChecklistItemSerializer(many=True))
+    @extend_schema(
+        parameters=[s.ChecklistQuerySerializer], responses=s.ChecklistItemSerializer(many=True)
+    )
     def get(self, request: Request) -> Response:
-        envs = (
-            [request.query_params["environment"]]
-            if "environment" in request.query_params
-            else ["UIT", "PRD"]
-        )
+        query = s.ChecklistQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        env = query.validated_data.get("environment")
+        envs = [env] if env else ["UIT", "PRD"]
         items = [i for env in envs for i in selectors.checklist(env)]
         return Response(s.ChecklistItemSerializer(items, many=True).data)
 
-    @extend_schema(request=s.ChecklistItemSerializer, responses=s.ChecklistItemSerializer)
+    @extend_schema(request=s.ChecklistUpdateSerializer, responses=s.ChecklistItemSerializer)
     def put(self, request: Request) -> Response:
-        data = s.ChecklistItemSerializer(data=request.data)
+        data = s.ChecklistUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         item = checklist.update_checklist_item(actor=acting_user(request), **data.validated_data)
         return Response(s.ChecklistItemSerializer(item).data)

@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import tenant_context
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -220,10 +221,53 @@ class OffboardSerializer(serializers.Serializer):
     )
 
 
+class OffboardResultSerializer(serializers.Serializer):
+    retain_until = serializers.DateField()
+    summary = serializers.JSONField()
+    export_sha256 = serializers.CharField()
+
+
+class BoardStepSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    status = serializers.CharField()
+    owner = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    blockers = serializers.CharField()
+
+
+class BoardEnvironmentSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    blocked = serializers.IntegerField()
+    total = serializers.IntegerField()
+    steps = BoardStepSerializer(many=True)
+
+
+class BoardRowSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    UIT = BoardEnvironmentSerializer()
+    PRD = BoardEnvironmentSerializer()
+    pending_requests = serializers.IntegerField()
+    pending_promotions = serializers.IntegerField()
+
+
+class PendingRequestSerializer(s.DipIdSerializer):
+    tenant = serializers.CharField(read_only=True)
+
+    class Meta(s.DipIdSerializer.Meta):
+        fields = ["tenant", *s.DipIdSerializer.Meta.fields]
+
+
+_SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The client's slug.")
+
+
 def _client(slug: str) -> Tenant:
     return get_object_or_404(Tenant, slug=slug, kind=Tenant.Kind.CLIENT)
 
 
+@extend_schema_view(list=extend_schema(responses=BoardRowSerializer(many=True)))
 class OnboardingViewSet(viewsets.ViewSet):
     """The staff onboarding board (one row per client) plus offboarding and the export."""
 
@@ -238,13 +282,16 @@ class OnboardingViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         return Response(board_rows(Tenant.objects.filter(kind=Tenant.Kind.CLIENT).order_by("name")))
 
+    @extend_schema(parameters=[_SLUG], responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def export(self, request: Request, slug: str | None = None) -> Response:
         return Response(
             offboarding.export_configuration(tenant=_client(slug or ""), actor=acting_user(request))
         )
 
-    @extend_schema(request=OffboardSerializer)
+    @extend_schema(
+        parameters=[_SLUG], request=OffboardSerializer, responses=OffboardResultSerializer
+    )
     @action(detail=True, methods=["post"])
     def offboard(self, request: Request, slug: str | None = None) -> Response:
         data = OffboardSerializer(data=request.data)
@@ -300,6 +347,7 @@ class PendingRequestsView(APIView):
     permission_classes = [ActionPermission]
     required_action = Action.APPROVE_REQUESTS
 
+    @extend_schema(responses=PendingRequestSerializer(many=True))
     def get(self, request: Request) -> Response:
         out = []
         for tenant in Tenant.objects.filter(kind=Tenant.Kind.CLIENT, status=Tenant.Status.ACTIVE):
