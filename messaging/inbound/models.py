@@ -55,13 +55,42 @@ class InboundReceipt(models.Model):
         return f"receipt #{self.pk} {self.interface_id} → {self.dip_id} ({self.http_status})"
 
 
+class ReplyMode(models.TextChoices):
+    """Which status messages we send about our clients' inbound messages (seed 003 §3.1/3.3:
+    a status for every issue; a positive one only where a party asks for it)."""
+
+    ISSUES_ONLY = "issues_only", "Issues only (negative statuses)"
+    ALL = "all", "Issues and positive confirmations (RCP0000)"
+
+
+class StatusReplyPolicy(models.Model):
+    """The tenant's choice (``interface_id`` blank) or one interface's override. No row: issues
+    only. Written by ``messaging.inbound.status.set_reply_policy`` (audited)."""
+
+    interface_id = models.CharField(
+        max_length=12, blank=True, unique=True, help_text="IF-nnn; blank = every interface"
+    )
+    mode = models.CharField(max_length=12, choices=ReplyMode.choices)
+    updated = models.DateTimeField()
+    updated_by = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        ordering = ["interface_id"]
+
+    def __str__(self) -> str:
+        return f"status replies {self.interface_id or 'default'}: {self.mode}"
+
+
 class StatusReply(models.Model):
-    """The L4 status message owed to the DIP for one inbound message (sent in batches)."""
+    """The status message (L4) we owe the DIP for one inbound message, or the record that none
+    is owed: a message without issues under the issues-only policy is ``withheld``. Every
+    processed inbound message has one, naming the policy that decided (``mode``)."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (will retry)"
+        WITHHELD = "withheld", "Not sent: no issue (issues-only policy)"
 
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="l4_status")
     dip_id = models.CharField(max_length=20)  # who sends it (our client)
@@ -69,6 +98,7 @@ class StatusReply(models.Model):
     code = models.CharField(max_length=10)
     body = models.JSONField()  # the StandardResponseBodyType item
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    mode = models.CharField(max_length=12, choices=ReplyMode.choices, default=ReplyMode.ISSUES_ONLY)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -80,8 +110,8 @@ class StatusReply(models.Model):
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
-                condition=~Q(state="sent"),
-                name="l4_due",
+                condition=Q(state__in=["pending", "failed"]),
+                name="l4_due_to_send",
             )
         ]
 
