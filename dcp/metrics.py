@@ -324,9 +324,12 @@ def _broker_families() -> list[GaugeMetricFamily]:
     up = GaugeMetricFamily("dcp_broker_up", "1 when the Celery broker (Redis) answered.")
     try:
         client = redis.Redis.from_url(config.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        # A broker configured with kombu's global_keyprefix keeps its queues under that prefix.
+        options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+        prefix = options.get("global_keyprefix", "")
         with client.pipeline(transaction=False) as pipe:
             for queue in QUEUES:
-                pipe.llen(queue)
+                pipe.llen(f"{prefix}{queue}")
             lengths = pipe.execute()
         for queue, n in zip(QUEUES, lengths, strict=True):
             depth.add_metric([queue], n)

@@ -37,6 +37,7 @@ CELERY_BROKER_URL = _TEST_REDIS
 CELERY_RESULT_BACKEND = _TEST_REDIS
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": TEST_REDIS_PREFIX}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": TEST_REDIS_PREFIX}
+DCP_HEARTBEAT_PREFIX = f"{TEST_REDIS_PREFIX}heartbeat"
 
 # One test database per pytest process (pytest-django adds the xdist worker's suffix), so
 # several runs (developers, helpers, CI) never destroy each other's database; pytest-django

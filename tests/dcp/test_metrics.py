@@ -139,13 +139,14 @@ def test_queue_depths_come_from_the_broker(host_client, settings):
     import redis
 
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "") + "certificates"
     before = value(scrape(host_client), "dcp_celery_queue_length", queue="certificates")
-    client.rpush("certificates", b"{}", b"{}")
+    client.rpush(queue, b"{}", b"{}")
     try:
         after = value(scrape(host_client), "dcp_celery_queue_length", queue="certificates")
     finally:
         for _ in range(2):
-            client.rpop("certificates")
+            client.rpop(queue)
     assert after - before == 2
     assert value(scrape(host_client), "dcp_broker_up") == 1
 

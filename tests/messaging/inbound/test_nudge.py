@@ -1,7 +1,7 @@
 """The webhook's processing nudge: a burst of callbacks shares Celery publishes (each publish
 costs more CPU than a capture's own Python), yet every message id and receipt reaches a task.
-Real broker (Redis db 1); the tasks are taken off the queue again here, so no worker runs
-them."""
+Real broker (the test run's own key prefix in Redis db 1); the tasks are taken off the queue
+again here, so no worker runs them."""
 
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ QUEUE = "inbound"
 def _take(schema: str) -> list[dict[str, Any]]:
     """Remove this test's ``process_messages`` tasks from the broker queue; their arguments."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "") + QUEUE
     found = []
-    for raw in client.lrange(QUEUE, 0, -1):
+    for raw in client.lrange(queue, 0, -1):
         message = json.loads(raw)
         if message.get("headers", {}).get("_schema_name") != schema:
             continue
-        client.lrem(QUEUE, 1, raw)
+        client.lrem(queue, 1, raw)
         args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
         found.append({"ids": args[0], "receipts": kwargs.get("receipt_ids") or []})
     return found
