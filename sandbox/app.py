@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from dip.catalogue import SPEC_VERSIONS
 from sandbox import admin, replayapi, sendapi, web
 from sandbox.core import Sandbox, Settings
+from sandbox.wording import RewordMiddleware
 
 
 def dip_routes(sb: Sandbox, edition: str) -> list[BaseRoute]:
@@ -63,6 +64,7 @@ def build_app(sb: Sandbox) -> Starlette:
         *dip_routes(sb, sb.registry.spec_version),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(RewordMiddleware, wording=lambda: sb.settings.wording)
     app.state.sandbox = sb
     return app
 

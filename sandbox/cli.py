@@ -44,6 +44,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         retry_max_delay=args.retry_max_delay,
         per_recipient=args.per_recipient,
         callback_messages=args.callback_messages,
+        wording=getattr(args, "wording", "spec"),
     )
 
 
@@ -66,6 +67,12 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retry-max-delay", type=float, default=30.0)
     p.add_argument("--per-recipient", type=int, default=16, help="concurrent callbacks each")
     p.add_argument("--callback-messages", type=int, default=100, help="messages per callback")
+    p.add_argument(
+        "--wording",
+        choices=("spec", "terse"),
+        default=os.environ.get("SANDBOX_WORDING", "spec"),
+        help="terse: rewrite every free-text message, keep the codes (drills)",
+    )
 
 
 def serve(args: argparse.Namespace) -> int:

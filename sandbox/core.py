@@ -20,6 +20,7 @@ from sandbox.registry import Registry
 from sandbox.routing import Router
 from sandbox.statuses import StatusHub
 from sandbox.store import Store
+from sandbox.wording import WORDINGS, reword_body
 
 DEFAULT_DB = Path(".local/sandbox/sandbox.db")
 
@@ -49,6 +50,7 @@ class Settings:
     status_window: float = 0.1
     replay_page_size: int = 100
     webhook_ca: Path | None = None  # CA bundle to verify https webhooks (default: no verify)
+    wording: str = "spec"  # "terse": every free text rewritten, codes kept (sandbox.wording)
     scenarios_dir: Path = field(default_factory=lambda: Path(__file__).parent / "scenarios")
 
     @property
@@ -90,6 +92,11 @@ class Sandbox:
         )
         self.statuses = StatusHub(
             registry=registry, store=self.store, engine=self.engine, window=settings.status_window
+        )
+        if settings.wording not in WORDINGS:
+            raise ValueError(f"wording must be one of {WORDINGS}")
+        self.statuses.reword = lambda body: (
+            reword_body(body) if self.settings.wording == "terse" else body
         )
         self.engine.on_l3 = self.statuses.l3
         self.engine.simulate = self.statuses.simulate

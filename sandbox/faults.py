@@ -6,6 +6,10 @@ A :class:`Fault` applies to one *side*:
   the caller's DIP ID (the API key's owner). Kinds: ``delay`` (seconds), ``error`` (answer
   ``status`` with probability ``rate``), ``drop`` (close the connection mid-response with
   probability ``rate``), ``down`` (answer 503 to everything: "DIP down for N minutes").
+  Send API only: ``drop_after`` (process the batch - accepted, stored, routed - then drop the
+  connection instead of answering: a lost response), ``reject_batch`` (refuse a batch that
+  would have been accepted, whole, with a 400 and per-item codes: ``code`` for one item chosen
+  at random if given, the generic ``MSG1000`` for every other item; nothing stored).
 * ``delivery`` - callbacks the DIP makes to webhooks, filtered by the recipient DIP ID. Kinds:
   ``delay``, ``drop`` (the attempt fails as a connection error with probability ``rate`` and
   is retried), ``expired_cert`` (sign with an expired certificate), ``untrusted_cert`` (sign
@@ -25,9 +29,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from dip.codes import CODE_RE
+
 SIDES = ("send", "delivery")
 KINDS = {
-    "send": ("delay", "error", "drop", "down"),
+    "send": ("delay", "error", "drop", "down", "drop_after", "reject_batch"),
     "delivery": ("delay", "drop", "expired_cert", "untrusted_cert", "clock_skew", "down"),
 }
 
@@ -47,6 +53,7 @@ class Fault:
     seconds: float = 0.0  # delay seconds, or clock skew seconds (may be negative)
     expires_at: float | None = None
     times: int | None = None  # hits left; None = unlimited
+    code: str | None = None  # reject_batch: the item-specific code for one item
     created_at: float = field(default_factory=time.time)
 
     def active(self, now: float) -> bool:
@@ -71,6 +78,7 @@ class Fault:
             "seconds": self.seconds,
             "remaining_seconds": remaining,
             "times": self.times,
+            "code": self.code,
         }
 
 
@@ -88,6 +96,15 @@ class SendEffects:
     delay: float = 0.0
     status: int | None = None  # answer this instead of processing
     drop: bool = False
+
+
+@dataclass(frozen=True)
+class ProcessingEffects:
+    """Send API faults decided once the batch is validated (see ``for_processing``)."""
+
+    reject: bool = False  # refuse the batch whole (400, per-item codes)
+    code: str | None = None  # ... with this code for one item, MSG1000 for the others
+    drop_after: bool = False  # process it, then drop the connection
 
 
 class Faults:
@@ -112,6 +129,9 @@ class Faults:
         if not 0.0 <= rate <= 1.0:
             raise FaultError("rate must be between 0 and 1")
         status = int(spec.get("status", 503 if kind == "down" else 500))
+        code = str(spec["code"]) if spec.get("code") else None
+        if code is not None and not CODE_RE.fullmatch(code):
+            raise FaultError("code must be a response code such as MSG1007")
         if not 100 <= status <= 599:
             raise FaultError("status must be an HTTP status code")
         with self._lock:
@@ -125,6 +145,7 @@ class Faults:
                 seconds=float(spec.get("seconds", 0.0)),
                 expires_at=time.time() + float(duration) if duration is not None else None,
                 times=int(spec["times"]) if spec.get("times") is not None else None,
+                code=code,
             )
             self._faults[fault.id] = fault
         return fault
@@ -174,6 +195,22 @@ class Faults:
             elif f.kind == "drop" and self._hit(f):
                 drop = True
         return SendEffects(delay, status, drop)
+
+    def for_processing(self, dip_id: str | None) -> ProcessingEffects:
+        """``reject_batch`` and ``drop_after`` for a batch that passed validation."""
+        reject, code, drop_after = False, None, False
+        for f in self._matching("send", dip_id):
+            if f.kind == "reject_batch" and not reject and self._hit(f):
+                reject, code = True, f.code
+            elif f.kind == "drop_after" and not drop_after and self._hit(f):
+                drop_after = True
+        if reject:
+            drop_after = False
+        return ProcessingEffects(reject, code, drop_after)
+
+    def pick(self, n: int) -> int:
+        with self._lock:
+            return self._rng.randrange(n)
 
     def for_delivery(self, dip_id: str | None) -> DeliveryEffects:
         faults = self._matching("delivery", dip_id)

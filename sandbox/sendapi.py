@@ -33,7 +33,7 @@ from dip.responses import (
 from dip.timeutil import now_timestamp
 from dip.validation import ValidationContext, validate_batch
 from sandbox.core import Sandbox
-from sandbox.guard import JSON, admit, reject, standard
+from sandbox.guard import JSON, DroppedResponse, admit, reject, standard
 from sandbox.registry import Principal
 from sandbox.routing import new_transaction_id
 
@@ -94,12 +94,36 @@ async def send(sb: Sandbox, edition: str, request: Request) -> Response:
         )
         return _reply(reply.status, reply.response)
     messages = [r.message for r in report.results]
+    effects = sb.faults.for_processing(principal.dip_id)
+    if effects.reject:
+        return _rejected_whole(sb, messages, effects.code, request, principal)
     for m in messages:
         surs.add((m.sender_dip_id or "", m.sender_unique_reference or ""))
     routed = sb.router.route(messages, [txns[m.index] for m in messages], catalogue, now=now)
     await sb.store.commit()
     sb.router.dispatch(routed)
+    if effects.drop_after:
+        return DroppedResponse()  # processed and committed: the answer is lost
     return _reply(201, reply.response)
+
+
+def _rejected_whole(
+    sb: Sandbox, messages: list[Message], code: str | None, request: Request, who: Principal
+) -> Response:
+    """The ``reject_batch`` fault: the whole batch refused (L1 is all-or-nothing), one item
+    with ``code`` if given, every other item with the generic MSG1000."""
+    now = now_timestamp()
+    culprit = sb.faults.pick(len(messages)) if code else -1
+    bodies = []
+    for n, m in enumerate(messages):
+        if n == culprit and code:
+            text = CODES[code].text() if code in CODES else f"{code} - Fault injected"
+            bodies.append(body_for(m, sender_id=DIP_SENDER_ID, text=text, help="fault", now=now))
+        else:
+            text = CODES["MSG1000"].text()
+            bodies.append(body_for(m, sender_id=DIP_SENDER_ID, text=text, now=now))
+    reject(sb, 400, code or "MSG1000", "reject_batch fault", request, who.dip_id)
+    return _reply(400, StandardResponse(tuple(bodies), now))
 
 
 def _is_dcp(sb: Sandbox, principal: Principal) -> bool:

@@ -17,6 +17,7 @@ import itertools
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -50,6 +51,8 @@ class StatusHub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._rng = random.Random()
         self.emitted = 0
+        # The wording switch (sandbox.wording): set by the Sandbox, identity by default.
+        self.reword: Callable[[StandardResponseBody], StandardResponseBody] = lambda body: body
 
     async def start(self) -> None:
         self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
@@ -64,7 +67,7 @@ class StatusHub:
         """Record status messages and queue them for each one's ``recipientID``."""
         now = time.time()
         rows = []
-        for body in bodies:
+        for body in map(self.reword, bodies):
             recipient = body.recipientID
             if not recipient:
                 continue

@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenancy",
+                "messaging.outbound.context_processors.dip_availability",
             ],
         },
     },
@@ -432,8 +433,19 @@ OUTBOUND = {
     # Retries: exponential back-off with full jitter up to a maximum total wait (DIP rules).
     "RETRY_BASE_DELAY": env.float("DCP_OUTBOUND_RETRY_BASE_DELAY", default=1.0),
     "RETRY_MAX_DELAY": env.float("DCP_OUTBOUND_RETRY_MAX_DELAY", default=60.0),
-    "RETRY_MAX_WAIT": env.float("DCP_OUTBOUND_RETRY_MAX_WAIT", default=3600.0),
-    "RETRY_MAX_ATTEMPTS": env.int("DCP_OUTBOUND_RETRY_MAX_ATTEMPTS", default=200),
+    # A message the DIP never refused fails only this long after it was queued (7 days: far
+    # beyond the programme's 72-hour DIP outage); retries are not counted, only time.
+    "GIVE_UP_AFTER": env.float("DCP_OUTBOUND_GIVE_UP_AFTER", default=7 * 24 * 3600.0),
+    # DIP outage (docs/outbound.md): this many transport/5xx answers in a row, spanning at least
+    # OUTAGE_AFTER_SECONDS, mark the environment's DIP unavailable; then one probe batch every
+    # PROBE_INTERVAL s; after recovery the backlog drains at DRAIN_RATE msg/s (0 = unpaced).
+    "OUTAGE_AFTER_FAILURES": env.int("DCP_OUTBOUND_OUTAGE_AFTER_FAILURES", default=10),
+    "OUTAGE_AFTER_SECONDS": env.float("DCP_OUTBOUND_OUTAGE_AFTER_SECONDS", default=60.0),
+    "PROBE_INTERVAL": env.float("DCP_OUTBOUND_PROBE_INTERVAL", default=60.0),
+    "DRAIN_RATE": env.float("DCP_OUTBOUND_DRAIN_RATE", default=200.0),
+    # A batch refused whole with only the generic code (MSG1000): its messages are sent alone;
+    # one refused so this many times on its own is rejected.
+    "GENERIC_REJECT_LIMIT": env.int("DCP_OUTBOUND_GENERIC_REJECT_LIMIT", default=5),
     # Status window (docs/outbound.md "Status semantics"): after the DIP accepts a message we
     # wait this long for a status; silence past it settles the message "no issue reported"
     # (recipients send statuses only when there is an issue). Default 16 s: the slowest async

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
 
 from messaging.models import Message, MessageException, Transition
-from messaging.outbound.models import Attempt, ClientApiKey, StatusReport
+from messaging.outbound.models import Attempt, ClientApiKey, DipAvailability, StatusReport
 
 
 class SubmitSerializer(serializers.Serializer[Any]):
@@ -80,6 +81,9 @@ class MessageStatusSerializer(serializers.ModelSerializer[Message]):
     exceptions = ExceptionSerializer(many=True)
     status_reports = StatusReportSerializer(many=True)
     certificate_fingerprint = serializers.SerializerMethodField()
+    dip_unavailable_since = serializers.SerializerMethodField(
+        help_text="set while the message waits because the DIP is unavailable"
+    )
 
     class Meta:
         model = Message
@@ -87,8 +91,15 @@ class MessageStatusSerializer(serializers.ModelSerializer[Message]):
             "id", "direction", "state", "state_changed_at", "created", "environment",
             "interface_id", "event_code", "dip_id", "mpan_core", "sender_unique_reference",
             "transaction_id", "findings", "certificate_fingerprint", "transitions", "exceptions",
-            "status_reports",
+            "status_reports", "dip_unavailable_since",
         ]  # fmt: skip
+
+    def get_dip_unavailable_since(self, obj: Message) -> datetime | None:
+        entry = getattr(obj, "outbox", None)
+        if entry is None or not entry.pending:
+            return None
+        row = DipAvailability.objects.filter(environment=entry.environment, available=False).first()
+        return row.unavailable_since if row else None
 
     def get_certificate_fingerprint(self, obj: Message) -> str:
         entry = getattr(obj, "outbox", None)
@@ -115,3 +126,18 @@ class IssuedClientApiKeySerializer(ClientApiKeySerializer):
 
     class Meta(ClientApiKeySerializer.Meta):
         fields = [*ClientApiKeySerializer.Meta.fields, "key"]
+
+
+class AvailabilitySerializer(serializers.Serializer[Any]):
+    """The DIP of one environment as the platform sees it, and this tenant's backlog."""
+
+    environment = serializers.CharField()
+    available = serializers.BooleanField()
+    unavailable_since = serializers.DateTimeField(allow_null=True)
+    summary = serializers.CharField(help_text='e.g. "DIP unavailable since <time> UTC"')
+    draining = serializers.BooleanField(help_text="available again, sending the backlog")
+    recovered_at = serializers.DateTimeField(allow_null=True)
+    last_probe_at = serializers.DateTimeField(allow_null=True)
+    next_probe_at = serializers.DateTimeField(allow_null=True)
+    queued = serializers.IntegerField(help_text="this tenant's messages waiting for the DIP")
+    oldest_queued_at = serializers.DateTimeField(allow_null=True)

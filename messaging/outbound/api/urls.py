@@ -13,5 +13,10 @@ urlpatterns = [
         views.MessageStatusView.as_view(),
         name="api-outbound-message",
     ),
+    path(
+        "outbound/availability/",
+        views.AvailabilityView.as_view(),
+        name="api-outbound-availability",
+    ),
     path("", include(router.urls)),
 ]

@@ -15,7 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dcp.api.permissions import ActionPermission, TenantScopedMixin
+from dip.client import ENVIRONMENTS
 from messaging.models import Message
+from messaging.outbound import selectors
 from messaging.outbound.api import serializers as s
 from messaging.outbound.api.auth import (
     READ,
@@ -98,6 +100,38 @@ class MessageStatusView(APIView):
             public_id=public_id,
         )
         return Response(s.MessageStatusSerializer(message).data)
+
+
+class AvailabilityView(APIView):
+    """Whether the DIP takes messages, per environment, and this tenant's backlog. While the
+    DIP is unavailable submissions are still accepted (202) and queued; they are sent in
+    per-MPAN order once it answers again. ``?environment=UIT`` narrows the list."""
+
+    authentication_classes = AUTH
+    permission_classes = [ScopeOrAction]
+    required_action = READ
+    required_scope = READ_SCOPE
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("environment", OpenApiTypes.STR, OpenApiParameter.QUERY, False)
+        ],
+        responses=s.AvailabilitySerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        environment = (request.query_params.get("environment") or "").upper()[:10]
+        if environment and environment not in ENVIRONMENTS:
+            return Response(
+                {
+                    "code": "invalid_environment",
+                    "message": f"environment must be one of {', '.join(ENVIRONMENTS)}",
+                    "details": None,
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        rows = selectors.availability(environment or None)
+        data = [{**r.__dict__, "summary": r.summary} for r in rows]
+        return Response(s.AvailabilitySerializer(data, many=True).data)
 
 
 class ClientApiKeyViewSet(
