@@ -65,6 +65,20 @@ class Message(models.Model):
     findings = models.JSONField(default=list, blank=True)
     is_duplicate = models.BooleanField(default=False)
     duplicate_count = models.PositiveIntegerField(default=0)
+    # Duplicate detection (inbound, docs/inbound.md "Duplicates"), all set by the processing
+    # step, never by the capture: the SHA-256 of the message's content (payload without the
+    # envelope blocks S1/S2/A0/D0), the original a duplicate repeats, and whether the message
+    # is kept from the client's systems. db_default too: raw-SQL seeders name their columns.
+    payload_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        db_index=False,  # partial index below: the capture (all NULL) never touches it
+    )
+    withheld = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -81,6 +95,18 @@ class Message(models.Model):
                 fields=["correlation_id"], name="msg_correlation", condition=~Q(correlation_id="")
             ),
             models.Index(fields=["sender_unique_reference"], name="msg_sur"),
+            # Partial: the capture inserts rows without a digest (set when processed), so it
+            # never pays for these.
+            models.Index(
+                fields=["payload_digest"],
+                name="msg_payload_digest",
+                condition=~Q(payload_digest=""),
+            ),
+            models.Index(
+                fields=["duplicate_of"],
+                name="msg_duplicate_of",
+                condition=Q(duplicate_of__isnull=False),
+            ),
         ]
         constraints = [
             # Inbound duplicates (same DIP transaction id) are recorded once. transaction_id
@@ -132,6 +158,7 @@ class ExceptionCategory(models.TextChoices):
     BUSINESS_RULE = "business_rule", "Business rule"
     UNKNOWN_MPAN = "unknown_mpan", "Unknown MPAN"
     DUPLICATE = "duplicate", "Duplicate"
+    SUSPECTED_DUPLICATE = "suspected_duplicate", "Suspected duplicate (same content)"
     OUT_OF_ORDER = "out_of_order", "Out of order"
     REJECTED_BY_DIP = "rejected_by_dip", "Rejected by the DIP"
     REJECTED_BY_RECIPIENT = "rejected_by_recipient", "Rejected by the recipient"

@@ -4,6 +4,7 @@
   we answered, the raw body (``messaging.RawBody``) and counts. Messages point at the same raw
   body (``Message.raw`` + ``raw_index``).
 * :class:`StatusReply` - the level 4 status we owe the DIP for one inbound message.
+* :class:`DuplicatePolicy` - whether suspected (content) duplicates reach the client.
 * :class:`ClientEndpoint` - a client system's push webhook (Standard Webhooks signing);
   :class:`EndpointDelivery` - one feed event for one endpoint; :class:`DeliveryAttempt` - each
   POST. :class:`FeedCursor` - where a pull-feed consumer has acknowledged up to.
@@ -79,6 +80,22 @@ class StatusReplyPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"status replies {self.interface_id or 'default'}: {self.mode}"
+
+
+class DuplicatePolicy(models.Model):
+    """What happens to suspected (content) duplicates: same interface, MPAN and content as an
+    earlier message under new references (docs/inbound.md "Duplicates"). One row at most; no
+    row: delivered to the client, flagged. Written by
+    ``messaging.inbound.duplicates.set_duplicate_policy`` (audited)."""
+
+    deliver_content_duplicates = models.BooleanField(
+        default=True, help_text="Deliver suspected duplicates (flagged) or hold them"
+    )
+    updated = models.DateTimeField()
+    updated_by = models.CharField(max_length=254, blank=True)
+
+    def __str__(self) -> str:
+        return "deliver" if self.deliver_content_duplicates else "hold"
 
 
 class StatusReply(models.Model):
@@ -160,6 +177,9 @@ class EndpointDelivery(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         DELIVERED = "delivered", "Delivered"
+        # The message is kept from the client (a repeated sender reference, or a suspected
+        # duplicate under a "hold" DuplicatePolicy): not sent, and not blocking its MPAN.
+        WITHHELD = "withheld", "Withheld (duplicate)"
 
     endpoint = models.ForeignKey(
         ClientEndpoint, on_delete=models.CASCADE, related_name="deliveries"
