@@ -3,8 +3,9 @@
 :func:`process_messages` takes inbound messages still ``received``, validates each one from its
 raw bytes (``dip.validation`` on the RCP side, the channel's interface, environment and our
 client's DIP ID as context), moves it to ``validated`` or ``rejected``, opens categorised
-exceptions (schema, business rule, unknown MPAN, out of order, duplicate) and queues the L4
-status message (``StatusReply``) that ``messaging.inbound.status`` sends to the DIP. Idempotent:
+exceptions (schema, business rule, unknown MPAN, out of order, duplicate) and records the
+status owed (``messaging.inbound.status.queue_reply``: every issue; RCP0000 only where the
+tenant's policy asks), which ``messaging.inbound.status`` sends to the DIP. Idempotent:
 a message that is no longer ``received`` is skipped, so a re-run (sweeper, redelivered task)
 does no harm.
 """
@@ -26,7 +27,8 @@ from dip.responses import body_for
 from dip.timeutil import parse_timestamp
 from dip.validation import ValidationContext, validate_message
 from messaging import services as store
-from messaging.inbound.models import InboundReceipt, StatusReply
+from messaging.inbound import status as replies
+from messaging.inbound.models import InboundReceipt
 from messaging.models import ExceptionCategory, Message, RawBody
 from messaging.states import Direction, State
 
@@ -72,18 +74,24 @@ def process_messages(message_ids: Iterable[int]) -> int:
     )
     cache: dict[int, list[Any]] = {}
     channels: dict[int, str | None] = {}
+    policies = replies.Policies.load() if messages else None
     moved = 0
     for message in messages:
         if message.raw_id not in channels:
             channels[message.raw_id] = _channel_interface(message.raw_id)
         try:
-            moved += _process(message, cache, channels[message.raw_id])
+            moved += _process(message, cache, channels[message.raw_id], policies)
         except Exception:
             log.exception("inbound: processing message %s failed; the sweeper retries", message.pk)
     return moved
 
 
-def _process(message: Message, cache: dict[int, list[Any]], channel_interface: str | None) -> int:
+def _process(
+    message: Message,
+    cache: dict[int, list[Any]],
+    channel_interface: str | None,
+    policies: replies.Policies | None = None,
+) -> int:
     m = dip_message(message, cache)
     ctx = ValidationContext(
         side=Side.RCP,
@@ -115,16 +123,9 @@ def _process(message: Message, cache: dict[int, list[Any]], channel_interface: s
         text = error.as_text() if error else CODES["RCP0000"].text()
         help_text = f"{error.path}: {error.message}" if error else None
         item = body_for(m, sender_id=message.dip_id, text=text, help=help_text)
-        StatusReply.objects.get_or_create(
-            message=message,
-            defaults={
-                "dip_id": message.dip_id,
-                "environment": message.environment,
-                "code": error.code if error else "RCP0000",
-                "body": item.to_dict(),
-                "next_attempt_at": now,
-                "created": now,
-            },
+        # Issues always get a status; RCP0000 only where the tenant's policy asks (status.py).
+        replies.queue_reply(
+            message, item, code=error.code if error else "RCP0000", policies=policies, now=now
         )
     return 1
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from messaging.inbound.models import ClientEndpoint, DeliveryAttempt, EndpointDelivery
+from messaging.inbound.models import ClientEndpoint, DeliveryAttempt, EndpointDelivery, ReplyMode
 from messaging.models import FeedEvent
 
 
@@ -81,3 +81,26 @@ class FeedEventSerializer(serializers.ModelSerializer[FeedEvent]):
             "created",
             "payload",
         ]
+
+
+class StatusReplyPolicySerializer(serializers.Serializer[Any]):
+    """The status replies the tenant's inbound messages get: ``default`` for every interface,
+    ``interfaces`` the per-interface overrides."""
+
+    default = serializers.ChoiceField(choices=ReplyMode.choices)
+    interfaces = serializers.DictField(child=serializers.ChoiceField(choices=ReplyMode.choices))
+
+
+class StatusReplyPolicySetSerializer(serializers.Serializer[Any]):
+    interface_id = serializers.CharField(
+        max_length=12,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='"IF-nnn" for one interface; blank for the tenant default',
+    )
+    mode = serializers.ChoiceField(
+        choices=[*ReplyMode.choices, ("inherit", "Remove the interface's override")],
+        help_text='"issues_only" (default: negative statuses only), "all" (also RCP0000), '
+        'or "inherit" (an interface follows the default again)',
+    )

@@ -1,7 +1,12 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from messaging.inbound.api.views import ClientEndpointViewSet, FeedCursorView, FeedView
+from messaging.inbound.api.views import (
+    ClientEndpointViewSet,
+    FeedCursorView,
+    FeedView,
+    StatusReplyPolicyView,
+)
 
 router = DefaultRouter()
 router.register("client-endpoints", ClientEndpointViewSet, basename="client-endpoint")
@@ -9,5 +14,6 @@ router.register("client-endpoints", ClientEndpointViewSet, basename="client-endp
 urlpatterns = [
     path("feed/", FeedView.as_view(), name="feed"),
     path("feed/cursor/", FeedCursorView.as_view(), name="feed-cursor"),
+    path("status-reply-policy/", StatusReplyPolicyView.as_view(), name="status-reply-policy"),
     *router.urls,
 ]

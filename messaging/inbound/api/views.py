@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from dcp.api.permissions import ActionPermission, TenantScopedMixin
 from messaging.inbound import endpoints, feed
+from messaging.inbound import status as replies
 from messaging.inbound.api import serializers as s
 from messaging.inbound.models import ClientEndpoint
 from tenants.permissions import Action, acting_user
@@ -168,3 +169,30 @@ class FeedCursorView(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response({"position": feed.position(acting_user(request).email)})
+
+
+class StatusReplyPolicyView(APIView):
+    """Which status messages our clients' inbound messages get (docs/inbound.md "Status
+    replies"): negative statuses for every issue always; ``RCP0000`` only where the policy is
+    ``all`` (tenant default or per interface). GET needs ``configuration.view``; PUT
+    ``configuration.manage`` (audited)."""
+
+    permission_classes = [ActionPermission]
+    required_actions = {"get": VIEW, "head": VIEW, "options": VIEW, "put": MANAGE}
+
+    @extend_schema(responses={200: s.StatusReplyPolicySerializer})
+    def get(self, request: Request) -> Response:
+        return Response(s.StatusReplyPolicySerializer(replies.policy_overview()).data)
+
+    @extend_schema(
+        request=s.StatusReplyPolicySetSerializer, responses={200: s.StatusReplyPolicySerializer}
+    )
+    def put(self, request: Request) -> Response:
+        ser = s.StatusReplyPolicySetSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        replies.set_reply_policy(
+            interface_id=ser.validated_data.get("interface_id", ""),
+            mode=ser.validated_data["mode"],
+            actor=acting_user(request),
+        )
+        return Response(s.StatusReplyPolicySerializer(replies.policy_overview()).data)

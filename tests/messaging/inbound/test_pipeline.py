@@ -140,15 +140,16 @@ def test_validated_status_sent_and_pushed_in_mpan_order(env: Env) -> None:
     replies = in_tenant(
         env, lambda: list(StatusReply.objects.filter(message__sender_unique_reference__in=surs))
     )
-    assert len(replies) == 6 and {r.state for r in replies} == {"sent"}
-    assert {r.code for r in replies} == {"RCP0000"}
+    # No issue, default policy (issues only): the choice is recorded, no RCP0000 is sent.
+    assert len(replies) == 6 and {r.state for r in replies} == {"withheld"}
+    assert {(r.code, r.mode) for r in replies} == {("RCP0000", "issues_only")}
     txns = [r.body["transactionID"] for r in replies]
     marks = ",".join("?" * len(txns))
     seen = env.sb.store.scalar(
         f"SELECT COUNT(*) FROM status_messages WHERE level = 'L4' AND sender_id = '{ACME}' AND transaction_id IN ({marks})",
         tuple(txns),
     )
-    assert seen == 6
+    assert seen == 0
 
 
 def test_a_failing_event_holds_back_its_mpan_only(env: Env) -> None:
