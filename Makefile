@@ -12,12 +12,13 @@ RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT) DCP_DIP_WEBHOOK_BASE_URL=http://127.0.0.1
   DCP_DIP_BASE_URL_UIT=http://127.0.0.1:$(SANDBOX_PORT)
 LOGDIR := .local/log
 
-.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean totp screenshots backup restore drill-outbound drill-inbound
+.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean test-random totp screenshots backup restore drill-outbound drill-inbound
 
 help:
 	@echo "make run    install, start PostgreSQL/Redis/Celery/web, load demo data, print logins"
 	@echo "make stop   stop what make run started"
 	@echo "make test   install and run the whole suite, lint and type checks"
+	@echo "make test-random  the suite in random order (flake hunt; see docs/development.md)"
 	@echo "make bench  run the benchmarks (table + JSON in bench/results/)"
 	@echo "make drill-outbound [N=1000]  outbound fault drill (worker killed, Redis flushed mid-run)"
 	@echo "make drill-inbound [N=500]    inbound fault drill (worker killed, Redis flushed, client endpoint down)"
@@ -91,15 +92,29 @@ stop: stop-procs
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	$(PY) scripts/check_test_clocks.py tests
 
 typecheck: install
 	.venv/bin/mypy --strict --config-file /dev/null dip
 	.venv/bin/mypy .
 
+# pytest-xdist: one worker per core (at most 4; each builds its own test database), tests that
+# share an expensive fixture grouped on one worker (tests/conftest.py), the 15 slowest printed.
+PYTEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n > 4 ? 4 : n )))
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
+# The signing, PKI and independent-signer tests again with the clock running 100x fast.
+FAKETIME_TESTS := tests/dip/test_signing.py tests/dip/test_signing_independent.py tests/dip/test_pki.py
+
 pytest: DEPS_FLAGS = --browser
 pytest: services
 	$(MANAGE) makemigrations --check --dry-run -v 1
-	.venv/bin/pytest -q $(PYTEST_ARGS)
+	.venv/bin/pytest -q $(PYTEST_XDIST) $(PYTEST_ARGS)
+	faketime -f '+0 x100' .venv/bin/pytest -q -p no:cacheprovider $(FAKETIME_TESTS)
+
+# The flake hunt (docs/development.md): random order, a new seed each run (printed at the top).
+test-random: DEPS_FLAGS = --browser
+test-random: services
+	.venv/bin/pytest -q $(PYTEST_XDIST) -p randomly $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -107,6 +122,7 @@ bench: services
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean: stop
+	@scripts/services.sh clean
 	rm -rf .local staticfiles
 
 totp: install

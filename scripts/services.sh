@@ -9,8 +9,25 @@ LOCAL="$ROOT/.local"
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PGPORT=${DCP_PG_PORT:-54329}
 REDISPORT=${DCP_REDIS_PORT:-63799}
-PGDATA="$LOCAL/pg/data"
-PGRUN="$LOCAL/pg/run"
+
+# The cluster's files must be reachable by the server's own user (postgres). In a clone whose
+# folder it cannot traverse (root's home is mode 0700, so is a `mktemp -d` folder) they go to
+# /var/lib/opendcp/pg-<hash of this folder> instead, and .local/pg-home says where.
+pg_home() {
+  if [ -f "$LOCAL/pg/data/PG_VERSION" ]; then echo "$LOCAL/pg"; return; fi
+  if [ -f "$LOCAL/pg-home" ]; then cat "$LOCAL/pg-home"; return; fi
+  mkdir -p "$LOCAL"
+  if runuser -u postgres -- test -x "$LOCAL" 2>/dev/null; then echo "$LOCAL/pg"; return; fi
+  echo "/var/lib/opendcp/pg-$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)"
+}
+PGHOME=""
+PGDATA=""
+PGRUN=""
+pg_paths() {
+  PGHOME=$(pg_home)
+  PGDATA="$PGHOME/data"
+  PGRUN="$PGHOME/run"
+}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
@@ -27,7 +44,10 @@ system_deps() {
   local missing=()
   [ -n "${DATABASE_URL:-}" ] || [ -x "$PGBIN/initdb" ] || missing+=(postgresql-15)
   [ -n "${REDIS_URL:-}" ] || command -v redis-server >/dev/null || missing+=(redis-server)
-  if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+  if [ "${1:-}" = "--browser" ]; then  # the test suite: browser tests and the faketime run
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v faketime >/dev/null || missing+=(faketime)
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: install them with apt-get (needs root)"
     apt_install "${missing[@]}"
@@ -39,12 +59,23 @@ start_pg() {
     say "PostgreSQL: using DATABASE_URL"
     return
   fi
-  mkdir -p "$LOCAL/pg" "$PGRUN" "$LOCAL/log"
+  [ "$(id -u)" = 0 ] || die "starting the private PostgreSQL needs root (it runs as the postgres \
+user): run as root, or set DATABASE_URL to a server you have"
+  pg_paths
+  mkdir -p "$PGHOME" "$PGRUN" "$LOCAL/log"
+  if [ "$PGHOME" != "$LOCAL/pg" ]; then
+    say "PostgreSQL: the postgres user cannot reach $LOCAL; keeping the cluster in $PGHOME"
+    chmod 755 "$(dirname "$PGHOME")"
+    echo "$PGHOME" > "$LOCAL/pg-home"
+  fi
+  chown -R postgres:postgres "$PGHOME"
+  runuser -u postgres -- test -w "$PGHOME" 2>/dev/null \
+    || die "the postgres user cannot write $PGHOME (a parent folder it cannot traverse?): \
+clone into a folder it can reach, or set DATABASE_URL to a server you have"
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
-    say "PostgreSQL: initialising a private cluster in .local/pg"
-    chown -R postgres:postgres "$LOCAL/pg"
-    runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres -E UTF8 \
-      --locale=C.UTF-8 >/dev/null
+    say "PostgreSQL: initialising a private cluster in $PGHOME"
+    (cd / && runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres -E UTF8 \
+      --locale=C.UTF-8 >/dev/null) || die "initdb failed in $PGHOME"
     cat >> "$PGDATA/postgresql.conf" <<CONF
 port = $PGPORT
 listen_addresses = '127.0.0.1'
@@ -54,11 +85,10 @@ shared_buffers = 256MB
 max_connections = 200
 CONF
   fi
-  chown -R postgres:postgres "$LOCAL/pg"
-  if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+  if ! (cd / && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1); then
     say "PostgreSQL: starting on 127.0.0.1:$PGPORT"
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$LOCAL/pg/server.log" -w -t 60 start \
-      >/dev/null || die "PostgreSQL did not start: see .local/pg/server.log"
+    (cd / && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGHOME/server.log" -w -t 60 \
+      start >/dev/null) || die "PostgreSQL did not start: see $PGHOME/server.log"
   fi
   psql_local() { psql -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
   if [ "$(psql_local -c "select 1 from pg_roles where rolname='opendcp'")" != 1 ]; then
@@ -113,8 +143,9 @@ PY
 }
 
 stop() {
+  pg_paths
   if [ -f "$PGDATA/PG_VERSION" ]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast stop >/dev/null 2>&1 \
+    (cd / && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast stop >/dev/null 2>&1) \
       && say "PostgreSQL stopped" || true
   fi
   if [ -f "$LOCAL/redis/redis.pid" ]; then
@@ -127,5 +158,8 @@ case "${1:-start}" in
   start) start_pg; start_redis; check ;;
   check) check ;;
   stop) stop ;;
-  *) die "usage: $0 deps [--browser] | start | check | stop" ;;
+  clean)  # after stop: the cluster's files when they live outside .local
+    pg_paths
+    if [ "$PGHOME" != "$LOCAL/pg" ] && [ -n "$PGHOME" ]; then rm -rf "$PGHOME"; fi ;;
+  *) die "usage: $0 deps [--browser] | start | check | stop | clean" ;;
 esac

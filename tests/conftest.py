@@ -19,6 +19,33 @@ from tenants.models import Domain, Tenant, User
 TENANT_SLUGS = ("alpha", "beta")
 
 
+# Tests that share an expensive package- or module-scoped fixture (a gunicorn + chromium, a
+# sandbox with its PKI, a 100k-message tenant) run on one xdist worker, so the fixture is built
+# once per run rather than once per worker (`make test` runs pytest with --dist loadgroup);
+# every other test is balanced across workers one by one.
+XDIST_GROUPS = {
+    "tests/browser/": "browser",
+    "tests/messaging/inbound/": "inbound",
+    "tests/console/test_search_big.py": "search-big",
+}
+MODULE_SCOPED = (
+    "tests/certificates/test_import.py",
+    "tests/console/test_replay.py",
+    "tests/dcp/test_celery_tasks.py",
+    "tests/sandbox/test_tls.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), None)
+        if group is None and path in MODULE_SCOPED:
+            group = path
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Before any test: the services must answer (a clear failure naming the one that does
     not, never a hang), and what killed runs left behind is cleared. Done once per run, by the
