@@ -81,6 +81,11 @@ class MessageStatusSerializer(serializers.ModelSerializer[Message]):
     exceptions = ExceptionSerializer(many=True)
     status_reports = StatusReportSerializer(many=True)
     certificate_fingerprint = serializers.SerializerMethodField()
+    status_outcome = serializers.SerializerMethodField(
+        help_text='After the DIP accepted it: "positive" (a positive status settled it), '
+        '"no_issue" (no issue reported: its status window ended in silence), "negative" (a '
+        'negative status rejected it), "" (not decided yet)'
+    )
     dip_unavailable_since = serializers.SerializerMethodField(
         help_text="set while the message waits because the DIP is unavailable"
     )
@@ -91,7 +96,7 @@ class MessageStatusSerializer(serializers.ModelSerializer[Message]):
             "id", "direction", "state", "state_changed_at", "created", "environment",
             "interface_id", "event_code", "dip_id", "mpan_core", "sender_unique_reference",
             "transaction_id", "findings", "certificate_fingerprint", "transitions", "exceptions",
-            "status_reports", "dip_unavailable_since",
+            "status_reports", "dip_unavailable_since", "status_outcome",
         ]  # fmt: skip
 
     def get_dip_unavailable_since(self, obj: Message) -> datetime | None:
@@ -100,6 +105,10 @@ class MessageStatusSerializer(serializers.ModelSerializer[Message]):
             return None
         row = DipAvailability.objects.filter(environment=entry.environment, available=False).first()
         return row.unavailable_since if row else None
+
+    def get_status_outcome(self, obj: Message) -> str:
+        entry = getattr(obj, "outbox", None)
+        return entry.status_outcome if entry is not None else ""
 
     def get_certificate_fingerprint(self, obj: Message) -> str:
         entry = getattr(obj, "outbox", None)
