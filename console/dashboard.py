@@ -2,7 +2,9 @@
 L4 latency against the DIP response-time rules, backlog and quiet channels.
 
 Latency comes from Transition timestamps of outbound messages: received→accepted is the
-acknowledgement (the DIP's synchronous answer to our send), accepted→settled the L4 response.
+acknowledgement (the DIP's synchronous answer to our send), accepted→settled the L4 response
+(a status that settled it; a message settled by silence, "no issue reported", got no response
+and is left out: its "latency" would only be the status window).
 Each hour is judged against the rules' band for its volume (normal up to the average hourly
 volume, peak above it): mean and 90th percentile, as the DIP rules state them."""
 
@@ -17,6 +19,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from messaging.models import Message, MessageException
+from messaging.outbound.services.status import NO_ISSUE_REPORTED
 from messaging.states import FAILURE_STATES, SUCCESS_STATES, Direction, State
 
 # DIP response-time rules (seconds), per hour: (mean limit, 90th percentile limit), "normal" up
@@ -69,12 +72,12 @@ def latencies(*, since: datetime, interface_id: str = "") -> list[Latency]:
                         WHERE s.message_id = e.message_id AND s.to_state = %s
                         ORDER BY s.id DESC LIMIT 1
                     ) s ON true
-                    WHERE e.to_state = %s AND e.at >= %s
+                    WHERE e.to_state = %s AND e.at >= %s AND e.reason <> %s
                 ) x JOIN messaging_message m ON m.id = x.message_id
                 WHERE m.direction = 'outbound' AND (%s = '' OR m.interface_id = %s)
                 GROUP BY 1, 2 ORDER BY 1, 2
                 """,
-                [start, end, since, interface_id, interface_id],
+                [start, end, since, NO_ISSUE_REPORTED, interface_id, interface_id],
             )
             for iface, hour, n, mean, p90, mx in cur.fetchall():
                 band = "normal" if n <= AVERAGE_HOURLY_VOLUME else "peak"
