@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Max, Min
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -77,9 +78,10 @@ def test_healthy_sends_without_statuses_settle_with_no_exception(rig: Rig, host_
     _accept_all(rig, ids)  # the recipients' statuses are never handed over: silence
     assert _sample_count("dcp_dip_send_ack_seconds_count", interface="IF-021") > acks_before
     window = outbound_settings().status_window_for("IF-021")
-    just_before = timezone.now() + timedelta(seconds=window - 5)
+    accepted = OutboxEntry.objects.aggregate(first=Min("accepted_at"), last=Max("accepted_at"))
+    just_before = accepted["first"] + timedelta(seconds=window - 1)
     assert status.close_status_windows(now=just_before) == 0
-    after = timezone.now() + timedelta(seconds=window + 1)
+    after = accepted["last"] + timedelta(seconds=window + 1)
     assert status.close_status_windows(now=after, batch=128) == HEALTHY_N
     assert set(states(ids)) == {State.SETTLED}
     assert MessageException.objects.count() == 0
