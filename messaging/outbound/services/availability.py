@@ -63,6 +63,20 @@ def gate(*, environment: str, conf: OutboundSettings) -> Gate:
     return Gate(GateKind.PROBE if taken else GateKind.WAIT)
 
 
+def ready_probe(*, environment: str, dip_id: str, interface_id: str) -> None:
+    """Unavailable: the group's entries are all waiting for the DIP anyway, so whatever is
+    backing off is due now — the probe then carries the oldest batch (the gate still keeps
+    everything else back until the DIP answers)."""
+    OutboxEntry.objects.filter(
+        environment=environment,
+        dip_id=dip_id,
+        interface_id=interface_id,
+        pending=True,
+        held_at__isnull=True,
+        due_at__gt=timezone.now(),
+    ).update(due_at=timezone.now())
+
+
 def release_probe(*, environment: str) -> None:
     """The probe found nothing to send in its group: let another group probe now."""
     DipAvailability.objects.filter(environment=environment, available=False).update(

@@ -178,6 +178,10 @@ def send_group(*, environment: str, dip_id: str, interface_id: str) -> int:
             gate = availability.gate(environment=environment, conf=conf)
             if gate.kind is GateKind.WAIT:
                 return sent  # the sweeper comes back (probe due, Retry-After over)
+            if gate.kind is GateKind.PROBE:
+                availability.ready_probe(
+                    environment=environment, dip_id=dip_id, interface_id=interface_id
+                )
             entries = claim(group, conf)
             if not entries:
                 if gate.kind is GateKind.PROBE:
