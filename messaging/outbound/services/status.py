@@ -285,3 +285,49 @@ def _close_batch(now: datetime, batch: int) -> tuple[int, int]:
             status_due_at=None
         )
     return len(settled), len(due)
+
+
+def settle_legacy_expired(*, actor: str, limit: int = 100_000) -> int:
+    """Upgrade: messages the former L4 timer left ``expired`` (with an L4_TIMEOUT exception)
+    that no negative status names → SETTLED "no issue reported", their timeout exceptions
+    resolved. Audited (one entry for the run). Returns how many settled."""
+    from audit.services import record
+
+    with transaction.atomic():
+        negative = StatusReport.objects.filter(success=False, message_id__isnull=False)
+        messages = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(direction=Direction.OUTBOUND, state=State.EXPIRED)
+            .exclude(pk__in=negative.values("message_id"))
+            .order_by("id")[:limit]
+        )
+        settled = core.transition_many(
+            messages,
+            State.SETTLED,
+            actor=actor,
+            reason=NO_ISSUE_REPORTED,
+            details={"legacy": "expired by the former L4 timer"},
+        )
+        ids = [m.pk for m in settled]
+        OutboxEntry.objects.filter(message_id__in=ids).update(
+            status_due_at=None, status_outcome=StatusOutcome.NO_ISSUE
+        )
+        resolved = MessageException.objects.filter(
+            message_id__in=ids,
+            category=ExceptionCategory.TIMEOUT,
+            status=MessageException.Status.OPEN,
+        ).update(
+            status=MessageException.Status.RESOLVED,
+            resolved_at=timezone.now(),
+            resolved_by=actor,
+            resolution=f"{NO_ISSUE_REPORTED}: silence is the normal outcome (seed 003 §3.1)",
+        )
+        if settled:
+            record(
+                action="outbound.legacy_expired_settled",
+                actor=None,
+                target_type="messaging.Message",
+                summary=f"{len(settled)} expired message(s) settled: no issue reported",
+                changes={"settled": len(settled), "exceptions_resolved": resolved, "by": actor},
+            )
+    return len(settled)

@@ -5,6 +5,7 @@ The clock is injected (``now=``) or moved with freezegun; nothing sleeps."""
 
 from __future__ import annotations
 
+import io
 import os
 from datetime import timedelta
 from typing import Any
@@ -184,3 +185,53 @@ def test_status_window_per_interface(rig: Rig, host_client: Any, settings: Any):
 def test_malformed_status_windows_are_configuration_errors(spec: str):
     with pytest.raises(ImproperlyConfigured, match="DCP_OUTBOUND_STATUS_WINDOWS"):
         parse_status_windows(spec)
+
+
+def _expired_by_the_old_timer(sur: str) -> Message:
+    from messaging import services as core
+
+    raw = core.store_raw(f'{{"sur": "{sur}"}}'.encode())
+    (m,) = core.create_messages(
+        [
+            core.NewMessage(
+                direction="outbound",
+                environment="UIT",
+                interface_id="IF-021",
+                dip_id="1409030001",
+                raw=raw,
+                sender_unique_reference=sur,
+            )
+        ],
+        actor="test",
+    )
+    for state in (State.VALIDATED, State.QUEUED, State.SENT, State.ACCEPTED, State.EXPIRED):
+        core.transition(m, state, actor="test")
+    core.open_exception(m, category="timeout", code="L4_TIMEOUT", summary="No status 12 s after")
+    return m
+
+
+def test_upgrade_settles_what_the_old_timer_expired(tenant_a: Any):
+    from django.core.management import call_command
+    from django_tenants.utils import tenant_context
+
+    from audit.models import AuditEvent
+    from messaging.outbound.models import StatusReport
+
+    with tenant_context(tenant_a):
+        quiet = _expired_by_the_old_timer("S-quiet")
+        refused = _expired_by_the_old_timer("S-refused")
+        StatusReport.objects.create(
+            message=refused, code="RCP1022", success=False, received_at=timezone.now()
+        )
+    out = io.StringIO()
+    call_command("settle_expired_outbound", schema=tenant_a.schema_name, stdout=out)
+    assert f"{tenant_a.schema_name}: 1 settled" in out.getvalue()
+    with tenant_context(tenant_a):
+        quiet.refresh_from_db()
+        refused.refresh_from_db()
+        assert (quiet.state, refused.state) == (State.SETTLED, State.EXPIRED)
+        assert quiet.transitions.order_by("id").last().reason == "no issue reported"
+        exc = MessageException.objects.get(message=quiet)
+        assert exc.status == "resolved" and "no issue reported" in exc.resolution
+        assert MessageException.objects.get(message=refused).status == "open"
+        assert AuditEvent.objects.filter(action="outbound.legacy_expired_settled").count() == 1
