@@ -91,3 +91,29 @@ def test_a_body_that_is_not_a_status_array_is_400(synced: Any) -> None:  # noqa:
     reply = post(synced, b'[{"payload": {}}]', token=synced.status_token)
     assert reply.status_code == 400
     assert reply.json()["messageArray"][0]["message"].startswith("RCP1001")
+
+
+def test_a_negative_status_after_a_quiet_settlement_still_rejects(synced: Any) -> None:  # noqa: F811
+    """Silence settled it ("no issue reported"); a negative status arriving through the signed
+    status webhook afterwards still rejects it, with an exception (docs/outbound.md)."""
+    from messaging.models import MessageException
+
+    sur = f"S-IF-025-{ACME}-SUP-20261123-st{random.getrandbits(40):x}"
+    pk = _accepted_outbound(synced, sur)
+
+    def settle_quietly() -> None:
+        with tenant_context(synced.tenant):
+            m = Message.objects.get(pk=pk)
+            services.transition(m, State.SETTLED, actor="test", reason="no issue reported")
+
+    committed(settle_quietly)
+    reply = post(synced, _status(sur, "RCP1022 - bad value"), token=synced.status_token)
+    assert reply.status_code == 201
+    assert _state(synced, pk) == State.REJECTED
+
+    def exception() -> tuple[str, str]:
+        with tenant_context(synced.tenant):
+            e = MessageException.objects.get(message_id=pk)
+            return e.category, e.code
+
+    assert committed(exception) == ("rejected_by_recipient", "RCP1022")
