@@ -3,8 +3,9 @@
 Every URL a tenant or user configures (client endpoints, alert-rule webhooks) is checked twice:
 
 * at save time, :func:`check_url` parses the URL, resolves its host and refuses it with a
-  ``ValidationError`` carrying a code (``url_scheme``, ``url_host``, ``url_unresolvable``,
-  ``url_private_address``) so the API answers 400 and the form shows the message;
+  ``ValidationError`` carrying a code (``url_scheme``, ``url_host``, ``url_private_address``)
+  so the API answers 400 and the form shows the message (a name not in DNS yet is accepted:
+  there is nothing to refuse, and the connection checks again);
 * at connect time, :mod:`dcp.net.http` resolves again, refuses the connection unless every
   address passes :func:`address_refusal`, and connects to the checked address itself (a DNS
   answer that changed since the save — DNS rebinding — cannot slip through).
@@ -196,7 +197,13 @@ def check_target(url: str) -> Target:
     target = parse_target(url)
     if allowed_by_rule(host=target.host, port=target.port, address=None):
         return target  # an allow-listed host name: the operator vouches for it
-    for address in resolve(target.host, target.port):
+    try:
+        addresses = resolve(target.host, target.port)
+    except OutboundRefused:
+        # Not in DNS (yet): nothing to refuse now. The endpoint may be set up later; every
+        # connection resolves and checks again, so this lets nothing through.
+        return target
+    for address in addresses:
         check_address(host=target.host, port=target.port, address=address)
     return target
 

@@ -54,10 +54,11 @@ class FixedWindow:
         key, left = self._key(subject, time.time())
         try:
             cache.add(key, 0, timeout=self.period + 1)
-            count = int(cache.incr(key))
-        except ValueError:  # the key expired between add and incr: a new window
-            count = 1
-            cache.set(key, 1, timeout=self.period + 1)
+            try:
+                count = int(cache.incr(key))
+            except ValueError:  # the key expired between add and incr: count afresh
+                cache.add(key, 0, timeout=self.period + 1)
+                count = int(cache.incr(key))
         except Exception:
             log.warning("rate limit %s: cache unavailable, not limiting", self.name, exc_info=True)
             return Decision(True, 0, 0)
