@@ -1,6 +1,9 @@
-"""URLs of the platform host (the bare BASE_DOMAIN): DCP staff console."""
+"""URLs of the platform host (the bare BASE_DOMAIN): DCP staff console.
 
-from django.contrib import admin
+There is no Django admin: its login was a second way in (password only, no MFA, no rate limit)
+and its forms wrote tables past the services and their audit. Staff work in the console; every
+sign-in goes through allauth (docs/security.md, "Login and MFA policy")."""
+
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
@@ -24,7 +27,6 @@ urlpatterns = [
     path("staff/", views.staff_list, name="staff_list"),
     path("audit/", views.audit_log, name="audit_log"),
     path("certificates/", include("certificates.urls_platform")),
-    path("django-admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include("dcpregistry.api.urls")),
     path("api/v1/", include("participants.api.urls_platform")),
@@ -41,3 +43,5 @@ urlpatterns = [
     ),
     *common_urlpatterns,
 ]
+
+handler404 = "dcp.api.errors.page_not_found"

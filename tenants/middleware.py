@@ -2,20 +2,23 @@
 
 Order (see settings.MIDDLEWARE): TenantRoutingMiddleware picks the schema from the host;
 TenantAccessMiddleware (after authentication) decides whether this user may see this tenant
-at all; RequireMfaMiddleware sends users who must use MFA but have none to set it up."""
+at all; RequireMfaMiddleware refuses sessions of people who must use MFA until allauth's MFA
+step is recorded in the session (tenants.mfa)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from dcp.db import current_schema
-from tenants import permissions
+from tenants import mfa, permissions
 from tenants.permissions import acting_user
 
 # Paths anyone may reach on any host (login, invitations, static files, health).
@@ -82,12 +85,27 @@ class TenantAccessMiddleware:
         request.session[key] = True
 
 
+# Paths a signed-in user who must still set up MFA may reach (sign out, set up TOTP, health).
 MFA_SETUP_ALLOWED = ("/accounts/", "/static/", "/healthz", "/readyz")
+# Paths served whatever the session's state (no personal data, no session use).
+ALWAYS_OPEN = ("/static/", "/healthz", "/readyz", "/metrics", "/dip/", "/.well-known/")
+
+
+def _mfa_refusal(request: HttpRequest, message: str) -> HttpResponse | None:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "mfa_required", "message": message}, status=403)
+    return None
 
 
 class RequireMfaMiddleware:
-    """MFA is mandatory for DCP staff and auditors: until they add an authenticator, every
-    page except account pages redirects to the TOTP set-up page (the API answers 403)."""
+    """MFA is enforced on the *session*, not on the account: a user the policy requires to use
+    MFA (tenants.mfa.mfa_required) gets nothing until allauth has recorded an MFA
+    authentication in this session (tenants.mfa.session_passed_mfa).
+
+    - has an authenticator, session without MFA (made by any path but allauth's sign-in, or
+      before the policy applied to them): signed out and sent to sign in again;
+    - no authenticator yet: only account pages, to set up TOTP (activating it records the MFA
+      step in the session); pages redirect there, the API answers 403 ``mfa_required``."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -96,26 +114,15 @@ class RequireMfaMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and not request.path.startswith(MFA_SETUP_ALLOWED)
-            and not request.session.get("mfa_ok")
+            and not request.path.startswith(ALWAYS_OPEN)
+            and not mfa.session_passed_mfa(request, user)
+            and mfa.mfa_required(user)  # type: ignore[arg-type]
         ):
-            from allauth.mfa.models import Authenticator
-
-            if permissions.mfa_required(user):
-                has_totp = Authenticator.objects.filter(
-                    user=user, type=Authenticator.Type.TOTP
-                ).exists()
-                if not has_totp:
-                    if request.path.startswith("/api/"):
-                        from django.http import JsonResponse
-
-                        return JsonResponse(
-                            {
-                                "code": "mfa_required",
-                                "message": "Set up multi-factor authentication first.",
-                            },
-                            status=403,
-                        )
-                    return HttpResponseRedirect(reverse("mfa_activate_totp"))
-            request.session["mfa_ok"] = True
+            if mfa.has_second_factor(user):  # type: ignore[arg-type]
+                logout(request)
+                refusal = _mfa_refusal(request, "Sign in with your authentication code.")
+                return refusal or redirect_to_login(request.get_full_path())
+            if not request.path.startswith(MFA_SETUP_ALLOWED):
+                refusal = _mfa_refusal(request, "Set up multi-factor authentication first.")
+                return refusal or HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)

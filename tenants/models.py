@@ -37,6 +37,11 @@ class Tenant(TenantMixin):
     )
     created = models.DateTimeField(auto_now_add=True)
     status_changed = models.DateTimeField(default=timezone.now)
+    mfa_for_all_members = models.BooleanField(
+        default=False,
+        help_text="Require multi-factor authentication of every member, not only of client "
+        "admins and auditors (docs/security.md).",
+    )
 
     auto_create_schema = True
     auto_drop_schema = False

@@ -141,13 +141,10 @@ def is_staff_access(user: User, tenant: Tenant) -> bool:
 
 
 def mfa_required(user: User) -> bool:
-    """MFA is mandatory for DCP staff and for anyone holding the auditor role."""
-    if user.staff_role:
-        return True
-    from tenants.models import Membership
-    from tenants.roles import MFA_REQUIRED_CLIENT_ROLES
+    """MFA policy: see tenants.mfa (staff, auditors, client admins, tenants asking for all)."""
+    from tenants.mfa import mfa_required as policy
 
-    return Membership.objects.filter(user=user, role__in=MFA_REQUIRED_CLIENT_ROLES).exists()
+    return policy(user)
 
 
 class PermissionDenied(Exception):

@@ -18,5 +18,7 @@ class StaffRole(models.TextChoices):
     DCP_OPERATOR = "dcp_operator", "DCP operator"
 
 
-# Roles whose holders must use multi-factor authentication.
-MFA_REQUIRED_CLIENT_ROLES = frozenset({ClientRole.AUDITOR})
+# Client roles whose holders must use multi-factor authentication: auditors, and client admins
+# (who manage DIP keys and certificates). A tenant may extend it to every member
+# (Tenant.mfa_for_all_members); DCP staff always need it.
+MFA_REQUIRED_CLIENT_ROLES = frozenset({ClientRole.AUDITOR, ClientRole.CLIENT_ADMIN})

@@ -7,7 +7,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from tenants.models import Membership, User
-from tenants.roles import ClientRole, StaffRole
+from tenants.roles import MFA_REQUIRED_CLIENT_ROLES, ClientRole, StaffRole
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -45,7 +45,9 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 def member(tenant: Any, role: str, **user_kwargs: Any) -> User:
-    user = cast(User, UserFactory(mfa=role == ClientRole.AUDITOR, **user_kwargs))
+    """A member of ``tenant``; roles the MFA policy covers get a TOTP authenticator."""
+    user_kwargs.setdefault("mfa", role in MFA_REQUIRED_CLIENT_ROLES)
+    user = cast(User, UserFactory(**user_kwargs))
     MembershipFactory(user=user, tenant=tenant, role=role)
     return user
 

@@ -41,7 +41,6 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django.contrib.admin",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -93,8 +92,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "tenants.middleware.TenantAccessMiddleware",
+    # MFA before tenant access: a session that has not passed MFA reaches nothing (not even
+    # the staff-access audit entry).
     "tenants.middleware.RequireMfaMiddleware",
+    "tenants.middleware.TenantAccessMiddleware",
 ]
 
 TEMPLATES = [

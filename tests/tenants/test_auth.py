@@ -51,9 +51,13 @@ def test_auditor_without_mfa_is_sent_to_set_it_up(tenant_a, host_client):
     assert response.status_code == 302 and "2fa/totp/activate" in response["Location"]
 
 
-@pytest.mark.parametrize(
-    "role", [ClientRole.CLIENT_ADMIN, ClientRole.CLIENT_OPERATOR, ClientRole.CLIENT_VIEWER]
-)
+def test_client_admin_without_mfa_is_sent_to_set_it_up(tenant_a, host_client):
+    user = member(tenant_a, ClientRole.CLIENT_ADMIN, mfa=False)
+    response = host_client(tenant_a, user).get("/")
+    assert response.status_code == 302 and "2fa/totp/activate" in response["Location"]
+
+
+@pytest.mark.parametrize("role", [ClientRole.CLIENT_OPERATOR, ClientRole.CLIENT_VIEWER])
 def test_mfa_optional_for_other_client_roles(role, tenant_a, host_client):
     response = host_client(tenant_a, member(tenant_a, role)).get("/")
     assert response.status_code == 200
