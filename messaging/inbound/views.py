@@ -1,5 +1,6 @@
 """Pages: client endpoints (list + create, detail with deliveries and attempts; rotate secret,
-pause, resume, replay). Writes go through ``messaging.inbound.endpoints``."""
+pause, resume, replay) and the status reply policy. Writes go through
+``messaging.inbound.endpoints`` and ``messaging.inbound.status``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from messaging.inbound import endpoints
-from messaging.inbound.models import ClientEndpoint, EndpointDelivery
+from messaging.inbound import status as replies
+from messaging.inbound.models import ClientEndpoint, EndpointDelivery, ReplyMode
 from tenants import permissions
 from tenants.permissions import Action, PermissionDenied, acting_user
 from tenants.views import requires
@@ -122,3 +124,27 @@ def endpoint_action(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     else:
         messages.error(request, "Unknown action.")
     return redirect("messaging_inbound:endpoint", pk=pk)
+
+
+@requires(VIEW)
+def status_replies(request: HttpRequest) -> HttpResponse:
+    """Which status messages the tenant's inbound messages get (negatives always; RCP0000 by
+    policy, tenant default and per-interface overrides)."""
+    can_manage = permissions.allowed(request.user, MANAGE, request.tenant)  # type: ignore[attr-defined]
+    if request.method == "POST" and can_manage:
+        data = request.POST
+        _run(
+            request,
+            lambda: replies.set_reply_policy(
+                interface_id=data.get("interface_id", ""),
+                mode=data.get("mode", ""),
+                actor=acting_user(request),
+            ),
+            "Status reply policy saved.",
+        )
+        return redirect("messaging_inbound:status_replies")
+    return render(
+        request,
+        "messaging/inbound/status_replies.html",
+        {"policy": replies.policy_overview(), "modes": ReplyMode.choices, "can_manage": can_manage},
+    )

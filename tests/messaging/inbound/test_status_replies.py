@@ -170,3 +170,21 @@ def test_policy_api_validates_checks_permissions_and_audits(env: Env, host_clien
     assert read_only.get(URL).status_code == 200
     denied = read_only.put(URL, {"mode": "all"}, content_type="application/json")
     assert denied.status_code == 403
+
+
+def test_policy_page_shows_and_changes_the_policy(env: Env, host_client: Any) -> None:
+    user = in_tenant(env, lambda: admin(env))
+    client = host_client(env.tenant, user)
+    page = client.get("/messages/endpoints/status-replies/")
+    assert page.status_code == 200
+    assert "Issues only (negative statuses)" in page.content.decode()
+    saved = client.post(
+        "/messages/endpoints/status-replies/", {"interface_id": "IF-040", "mode": "all"}
+    )
+    assert saved.status_code == 302
+    shown = client.get("/messages/endpoints/status-replies/").content.decode()
+    assert "IF-040" in shown and "Issues and positive confirmations" in shown
+    bad = client.post("/messages/endpoints/status-replies/", {"interface_id": "X", "mode": "all"})
+    assert bad.status_code == 302  # refused with a message, nothing saved
+    with tenant_context(env.tenant):
+        assert set(StatusReplyPolicy.objects.values_list("interface_id", flat=True)) == {"IF-040"}
