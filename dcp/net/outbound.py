@@ -15,8 +15,9 @@ reserved, unspecified, shared (100.64/10) and other non-global ranges, also when
 IPv6 (IPv4-mapped ``::ffff:a.b.c.d``, 6to4 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo).
 ``OUTBOUND_URL_ALLOW`` lists the exceptions an operator makes on purpose (development, tests,
 an internal relay): networks (``127.0.0.0/8``, ``::1``) or host names, each optionally with a
-port (``127.0.0.1:9111``, ``[::1]:8080``, ``hooks.internal:443``). ``OUTBOUND_HTTPS_ONLY``
-refuses plain http (on in production settings).
+port (``127.0.0.1:9111``, ``[::1]:8080``, ``hooks.internal:443``) — but never the ports of our
+own PostgreSQL, Redis and Celery broker on a non-public address, allow-listed or not.
+``OUTBOUND_HTTPS_ONLY`` refuses plain http (on in production settings).
 
 Not covered on purpose: the DIP and CA base URLs. The operator configures them in settings,
 not a tenant, so they are not attacker-controlled (docs/security.md).
@@ -133,11 +134,37 @@ def address_refusal(address: IPAddress) -> str | None:
     return None
 
 
+def _port_of(url: object) -> int | None:
+    try:
+        return urlsplit(str(url)).port
+    except ValueError:
+        return None
+
+
+def service_ports() -> frozenset[int]:
+    """The ports of our own PostgreSQL, Redis cache and Celery broker/results."""
+    ports = {int(db.get("PORT") or 5432) for db in settings.DATABASES.values()}
+    locations: list[object] = [
+        getattr(settings, "CELERY_BROKER_URL", ""),
+        getattr(settings, "CELERY_RESULT_BACKEND", ""),
+    ]
+    for cache in settings.CACHES.values():
+        location = cache.get("LOCATION", "")
+        locations.extend(location if isinstance(location, list | tuple) else [location])
+    ports.update(p for p in map(_port_of, locations) if p is not None)
+    return frozenset(ports)
+
+
 def check_address(*, host: str, port: int, address: IPAddress) -> None:
     """Raise :class:`OutboundRefused` unless we may connect to ``address`` for ``host``."""
-    if allowed_by_rule(host=host, port=port, address=address):
-        return
     reason = address_refusal(address)
+    if allowed_by_rule(host=host, port=port, address=address):
+        if reason is None or port not in service_ports():
+            return
+        raise OutboundRefused(  # allow-listed, but our own database, cache or broker: never
+            f"Port {port} of {address} is this platform's own database, cache or broker.",
+            code="url_private_address",
+        )
     if reason is not None:
         where = str(address) if host.strip("[]") == str(address) else f"{host} ({address})"
         raise OutboundRefused(
@@ -195,7 +222,8 @@ def parse_target(url: str) -> Target:
 def check_target(url: str) -> Target:
     """Save-time check: the URL's form and every address its host resolves to now."""
     target = parse_target(url)
-    if allowed_by_rule(host=target.host, port=target.port, address=None):
+    allowed_name = allowed_by_rule(host=target.host, port=target.port, address=None)
+    if allowed_name and target.port not in service_ports():
         return target  # an allow-listed host name: the operator vouches for it
     try:
         addresses = resolve(target.host, target.port)

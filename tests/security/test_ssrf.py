@@ -164,6 +164,35 @@ def test_allow_list_covers_only_what_it_names(api: HostClient, settings: Any) ->
     assert resp.status_code == 201, resp.content[:300]
 
 
+def test_own_database_and_redis_ports_are_refused_even_when_loopback_is_allowed(
+    api: HostClient, settings: Any
+) -> None:
+    """`make run` allows loopback (the demo's client systems); the finding's [::1]:<redis> and
+    localhost:<pg> stay refused there, at save time and on connect."""
+    from urllib.parse import urlsplit
+
+    settings.OUTBOUND_URL_ALLOW = ["127.0.0.0/8", "::1", "localhost"]  # dcp.settings.dev
+    pg = int(settings.DATABASES["default"]["PORT"] or 5432)
+    redis = urlsplit(settings.CACHES["default"]["LOCATION"]).port
+    for url in (f"http://[::1]:{redis}/", f"http://localhost:{pg}/", f"http://127.0.0.1:{redis}/"):
+        resp = api.post(
+            "/api/v1/client-endpoints/",
+            {"name": "hook", "url": url},
+            content_type="application/json",
+        )
+        assert resp.status_code == 400, (url, resp.content[:300])
+        assert resp.json()["code"] == "url_private_address"
+        with guarded_client(timeout=5) as client, pytest.raises(httpx.ConnectError) as refused:
+            client.post(url, content=b"PING")
+        assert "own database, cache or broker" in str(refused.value)
+    resp = api.post(
+        "/api/v1/client-endpoints/",
+        {"name": "hook", "url": "http://127.0.0.1:9111/x"},
+        content_type="application/json",
+    )
+    assert resp.status_code == 201
+
+
 def test_public_address_is_accepted_and_update_is_checked_too(api: HostClient, strict: Any) -> None:
     resp = api.post(
         "/api/v1/client-endpoints/",
