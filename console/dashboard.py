@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from messaging.models import Message, MessageException
+from messaging.models import ExceptionCategory, Message, MessageException
 from messaging.outbound.services.status import NO_ISSUE_REPORTED
 from messaging.states import FAILURE_STATES, SUCCESS_STATES, Direction, State
 
@@ -163,6 +163,31 @@ def backlog() -> dict[str, Any]:
     }
 
 
+def duplicates(*, since: datetime) -> dict[str, int]:
+    """Inbound duplicates in the window (docs/inbound.md "Duplicates"): repeated sender
+    references (rejected with RCP1006, not delivered), suspected content duplicates (flagged)
+    and how many of those the tenant's policy held back."""
+    inbound = Message.objects.filter(
+        direction=Direction.INBOUND, created__gte=since, duplicate_of__isnull=False
+    )
+    found = MessageException.objects.filter(
+        opened_at__gte=since,
+        category__in=[ExceptionCategory.DUPLICATE, ExceptionCategory.SUSPECTED_DUPLICATE],
+        message__direction=Direction.INBOUND,
+    )
+    return {
+        "reference": found.filter(
+            category=ExceptionCategory.DUPLICATE, details__kind="reference"
+        ).count(),
+        "suspected": found.filter(category=ExceptionCategory.SUSPECTED_DUPLICATE).count(),
+        "held": inbound.filter(
+            withheld=True, exceptions__category=ExceptionCategory.SUSPECTED_DUPLICATE
+        )
+        .distinct()
+        .count(),
+    }
+
+
 def quiet_channels(
     *, quiet_for: timedelta = timedelta(hours=6), lookback_days: int = 7
 ) -> list[dict[str, Any]]:
@@ -188,6 +213,7 @@ def summary(*, hours: int = 24) -> dict[str, Any]:
         "rates": rates(since=since),
         "latency": [lat.as_dict() for lat in latencies(since=since)],
         "backlog": backlog(),
+        "duplicates": duplicates(since=since),
         "quiet_channels": quiet_channels(),
         "directions": Direction.values,
     }

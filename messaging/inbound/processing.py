@@ -27,6 +27,7 @@ from dip.responses import body_for
 from dip.timeutil import parse_timestamp
 from dip.validation import ValidationContext, validate_message
 from messaging import services as store
+from messaging.inbound import duplicates
 from messaging.inbound import status as replies
 from messaging.inbound.models import InboundReceipt
 from messaging.models import ExceptionCategory, Message, RawBody
@@ -93,6 +94,7 @@ def _process(
     policies: replies.Policies | None = None,
 ) -> int:
     m = dip_message(message, cache)
+    digest = duplicates.payload_digest(m.item)  # computed once, stored below
     ctx = ValidationContext(
         side=Side.RCP,
         spec_version=message.spec_version,
@@ -105,8 +107,15 @@ def _process(
     error = result.first_error
     now = timezone.now()
     with transaction.atomic():
+        # Duplicates (docs/inbound.md "Duplicates"), checked under locks held until commit.
+        original = duplicates.reference_original(message, m)
+        if original is not None:
+            return _duplicate_reference(message, original, m, digest, policies, now)
+        suspect = duplicates.content_original(message, m, digest)
         message.findings = [_finding(f) for f in result.findings][:100]
-        Message.objects.filter(pk=message.pk).update(findings=message.findings)
+        Message.objects.filter(pk=message.pk).update(
+            findings=message.findings, payload_digest=digest
+        )
         to_state = State.REJECTED if error else State.VALIDATED
         reason = error.as_text() if error else "levels 2-4 passed"
         if not store.transition(message, to_state, actor=ACTOR, reason=reason):
@@ -120,6 +129,8 @@ def _process(
                 details={"findings": message.findings},
             )
         _check_order(message)
+        if suspect is not None:
+            duplicates.flag_content_duplicate(message, suspect, digest=digest)
         text = error.as_text() if error else CODES["RCP0000"].text()
         help_text = f"{error.path}: {error.message}" if error else None
         item = body_for(m, sender_id=message.dip_id, text=text, help=help_text)
@@ -127,6 +138,28 @@ def _process(
         replies.queue_reply(
             message, item, code=error.code if error else "RCP0000", policies=policies, now=now
         )
+    return 1
+
+
+def _duplicate_reference(
+    message: Message,
+    original: Message,
+    m: DipMessage,
+    digest: str,
+    policies: replies.Policies | None,
+    now: Any,
+) -> int:
+    """A sender reference seen before under another transactionID: not processed again,
+    rejected with a duplicate exception linked to the original, RCP1006 to the sender."""
+    if not duplicates.reject_reference_duplicate(message, original, m, actor=ACTOR, digest=digest):
+        return 0
+    code = duplicates.DUPLICATE_SUR
+    help_text = (
+        f"$[{m.index}].payload.CommonBlock.S1.senderUniqueReference: already received under "
+        f"transactionID {original.transaction_id}"
+    )
+    item = body_for(m, sender_id=message.dip_id, text=CODES[code].text(), help=help_text)
+    replies.queue_reply(message, item, code=code, policies=policies, now=now)
     return 1
 
 

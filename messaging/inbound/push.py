@@ -147,6 +147,7 @@ def enqueue_new_events(limit: int = 5000) -> list[int]:
 class Outcome:
     sent: int = 0
     failed: int = 0
+    withheld: int = 0
     busy: bool = False
     more: bool = False
 
@@ -206,9 +207,9 @@ def _push(endpoint_id: int) -> Outcome:
     cache: dict[int, list[Any]] = {}
     with guarded_client(timeout=settings.PUSH_TIMEOUT) as http:  # SSRF guard at connect time
         while time.monotonic() - started < RUN_BUDGET:
-            sent_before = outcome.sent
+            done_before = outcome.sent + outcome.withheld
             stop = _push_window(endpoint, http, outcome, cache)
-            if stop or outcome.sent == sent_before:
+            if stop or outcome.sent + outcome.withheld == done_before:
                 return outcome
         outcome.more = True
     return outcome
@@ -230,6 +231,14 @@ def _push_window(
         if order_key in blocked:
             continue
         message = delivery.event.message
+        if message.direction == Direction.INBOUND and message.withheld:
+            # A duplicate kept from the client (docs/inbound.md "Duplicates"): never sent, and
+            # it does not hold back later events for its MPAN.
+            EndpointDelivery.objects.filter(
+                pk=delivery.pk, state=EndpointDelivery.State.PENDING
+            ).update(state=EndpointDelivery.State.WITHHELD)
+            outcome.withheld += 1
+            continue
         waiting = delivery.next_attempt_at > now or (
             message.direction == Direction.INBOUND and message.state == State.RECEIVED
         )
