@@ -173,10 +173,19 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = False
+# allauth's "login_failed" limit now guards MFA codes (per user); failed passwords are throttled
+# by tenants.login_throttle (growing delays per IP + account, 429 + Retry-After, docs/security.md).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
 }
+LOGIN_FAILURES_FREE_PER_ACCOUNT = env.int("DCP_LOGIN_FAILURES_FREE_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_FREE_PER_IP = env.int("DCP_LOGIN_FAILURES_FREE_PER_IP", default=50)
+LOGIN_DELAY_BASE_SECONDS = env.int("DCP_LOGIN_DELAY_BASE_SECONDS", default=2)
+LOGIN_DELAY_MAX_SECONDS = env.int("DCP_LOGIN_DELAY_MAX_SECONDS", default=900)
+LOGIN_FAILURES_FORGET_SECONDS = env.int("DCP_LOGIN_FAILURES_FORGET_SECONDS", default=24 * 3600)
+# Client IPs (rate limits, audit) from X-Forwarded-For only behind this many proxies we run.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("DCP_TRUSTED_PROXY_COUNT", default=0)
 MFA_ADAPTER = "tenants.adapters.MfaAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "OpenDCP"
