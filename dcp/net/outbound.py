@@ -114,9 +114,9 @@ def address_refusal(address: IPAddress) -> str | None:
     """Why we never call ``address`` (a short phrase), or None when it is public."""
     if isinstance(address, ipaddress.IPv6Address):
         if address in _NAT64_LOCAL:
-            return "a local-use NAT64 address"
+            return "local-use NAT64"
         if address.teredo is not None:
-            return "a Teredo tunnel address"
+            return "Teredo tunnel"
     inner, wrapper = _unwrap(address)
     checks = (
         ("unspecified", inner.is_unspecified),

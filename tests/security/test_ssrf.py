@@ -8,7 +8,10 @@ local client systems)."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -380,3 +383,84 @@ def test_alert_webhook_to_a_rebinding_name_is_refused_at_connect_time(
         return
     assert alert.notified["webhook"].startswith("failed: refused by the outbound URL policy")
     assert listener.calls == []
+
+
+# -- the policy itself ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("8.8.8.8", None),
+        ("2606:4700:4700::1111", None),
+        ("2002:808:808::1", None),  # 6to4 of a public address
+        ("64:ff9b::808:808", None),  # NAT64 of a public address (IPv6-only networks)
+        ("127.0.0.2", "loopback"),
+        ("::1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("::ffff:10.0.0.1", "IPv4-mapped private"),
+        ("2002:a9fe:a9fe::", "6to4 link-local"),
+        ("64:ff9b::7f00:1", "NAT64 loopback"),
+        ("64:ff9b:1::1", "local-use NAT64"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo tunnel"),
+        ("100.64.0.1", "not publicly routable"),
+        ("ff02::1", "multicast"),
+        ("::", "unspecified"),
+    ],
+)
+def test_address_policy(address: str, refused: str | None) -> None:
+    import ipaddress
+
+    from dcp.net.outbound import address_refusal
+
+    assert address_refusal(ipaddress.ip_address(address)) == refused
+
+
+@pytest.mark.parametrize(
+    ("entry", "host", "port", "address", "covered"),
+    [
+        ("10.20.0.0/16", "10.20.3.4", 443, "10.20.3.4", True),
+        ("10.20.0.0/16", "10.21.3.4", 443, "10.21.3.4", False),
+        ("127.0.0.1:9111", "127.0.0.1", 9111, "127.0.0.1", True),
+        ("127.0.0.1:9111", "127.0.0.1", 9112, "127.0.0.1", False),
+        ("[::1]:8080", "::1", 8080, "::1", True),
+        ("::1", "::1", 1234, "::1", True),
+        ("hooks.internal:443", "HOOKS.internal", 443, "10.0.0.9", True),
+        ("hooks.internal", "other.internal", 443, "10.0.0.9", False),
+    ],
+)
+def test_allow_list_entries(entry: str, host: str, port: int, address: str, covered: bool) -> None:
+    import ipaddress
+
+    from dcp.net.outbound import parse_rule
+
+    rule = parse_rule(entry)
+    assert rule.covers(host=host, port=port, address=ipaddress.ip_address(address)) is covered
+
+
+def test_production_settings_are_https_only_with_no_exceptions() -> None:
+    from tests.dcp.test_settings import PROD_ENV, ROOT
+
+    script = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from dcp.net.outbound import OutboundRefused, check_target\n"
+        "print(settings.OUTBOUND_HTTPS_ONLY, settings.OUTBOUND_URL_ALLOW)\n"
+        "for url in ('http://8.8.8.8/', 'https://127.0.0.1/'):\n"
+        "    try:\n"
+        "        check_target(url)\n"
+        "    except OutboundRefused as exc:\n"
+        "        print(exc.code)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DCP_OUTBOUND"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "dcp.settings.prod", **PROD_ENV})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "[]", "url_scheme", "url_private_address"]
