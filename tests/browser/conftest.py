@@ -35,7 +35,19 @@ SCREENSHOTS = (
     if os.environ.get("UPDATE_SCREENSHOTS") == "1"
     else ROOT / "test-artifacts" / "screenshots"
 )
-SERVER_LOG = ROOT / ".local" / "log" / "browser-server.log"  # the server's output, for failures
+
+
+def server_log() -> Path:
+    """The test server's output, for failures: one file per run and xdist worker."""
+    run = os.environ.get("DCP_TEST_RUN_ID", "0")
+    return (
+        ROOT
+        / ".local"
+        / "log"
+        / f"browser-server-{run}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
+    )
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -146,8 +158,9 @@ def server(django_db_setup: Any) -> Iterator[LiveServer]:
         "DCP_PUBLIC_PORT": str(port),
         "DB_CONN_MAX_AGE": "0",
     }
-    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with SERVER_LOG.open("wb") as log:
+    log_path = server_log()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
@@ -164,7 +177,7 @@ def server(django_db_setup: Any) -> Iterator[LiveServer]:
             deadline = time.monotonic() + 30
             while not _healthy(port):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start; see {SERVER_LOG}")
+                    raise RuntimeError(f"server did not start; see {log_path}")
                 time.sleep(0.2)
             yield LiveServer(port)
         finally:
