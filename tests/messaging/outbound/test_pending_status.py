@@ -29,7 +29,8 @@ def _lost_response(rig: Rig, host_client: Any, mpan: str) -> list[str]:
         "IF-021", raw_bytes(message.raw)
     )
     assert first.status_code == 201
-    OutboxEntry.objects.update(attempts=1)  # tried once; the worker died before recording it
+    # Tried once; the worker died before recording the answer: the DIP may hold it.
+    OutboxEntry.objects.update(attempts=1, maybe_at_dip=True)
     wait_statuses(rig, ids)
     assert states(ids) == [State.QUEUED]  # stored, not applied: we never saw it accepted
     assert StatusReport.objects.filter(message__public_id=ids[0]).count() == 1
