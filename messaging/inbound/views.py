@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from messaging.inbound import endpoints
+from messaging.inbound import duplicates, endpoints
 from messaging.inbound import status as replies
 from messaging.inbound.models import ClientEndpoint, EndpointDelivery, ReplyMode
 from tenants import permissions
@@ -147,4 +147,29 @@ def status_replies(request: HttpRequest) -> HttpResponse:
         request,
         "messaging/inbound/status_replies.html",
         {"policy": replies.policy_overview(), "modes": ReplyMode.choices, "can_manage": can_manage},
+    )
+
+
+@requires(VIEW)
+def duplicate_policy(request: HttpRequest) -> HttpResponse:
+    """How inbound duplicates are handled (docs/inbound.md "Duplicates"); the one choice, for
+    suspected (content) duplicates: deliver flagged (default) or hold."""
+    can_manage = permissions.allowed(request.user, MANAGE, request.tenant)  # type: ignore[attr-defined]
+    if request.method == "POST" and can_manage:
+        choice = request.POST.get("suspected", "")
+        if choice not in ("deliver", "hold"):
+            messages.error(request, "Choose whether suspected duplicates are delivered or held.")
+        else:
+            _run(
+                request,
+                lambda: duplicates.set_duplicate_policy(
+                    deliver_content_duplicates=choice == "deliver", actor=acting_user(request)
+                ),
+                "Duplicate policy saved.",
+            )
+        return redirect("messaging_inbound:duplicates")
+    return render(
+        request,
+        "messaging/inbound/duplicates.html",
+        {"policy": duplicates.policy_overview(), "can_manage": can_manage},
     )

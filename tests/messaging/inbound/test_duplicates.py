@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import copy
 import random
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -178,6 +181,47 @@ def test_the_copy_processed_first_still_leaves_exactly_one_processed(env: Any) -
     assert len(exceptions(env, [first, second, third])) == 2
 
 
+def test_copies_processed_at_once_by_two_workers_leave_one_processed(env: Any) -> None:
+    pairs = []
+    for _ in range(4):
+        first, second = txn(), txn()
+        item = delivered_item(first, mpan=make_mpan_core(random.Random()))
+        deliver(env, item, new_transaction(item, second))
+        pairs.append((first, second))
+    ids = in_tenant(
+        env,
+        lambda: dict(
+            Message.objects.filter(transaction_id__in=[t for p in pairs for t in p]).values_list(
+                "transaction_id", "id"
+            )
+        ),
+    )
+    start = threading.Barrier(2)
+
+    def worker(transaction_ids: list[str]) -> None:
+        try:
+            with tenant_context(env.tenant):
+                for t in transaction_ids:
+                    start.wait(timeout=10)
+                    tasks.process_messages([ids[t]])
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # each pair: one copy per worker, at once
+        done = [
+            pool.submit(worker, [p[0] for p in pairs]),
+            pool.submit(worker, [p[1] for p in pairs]),
+        ]
+        for f in done:
+            f.result()
+    for first, second in pairs:
+        got = sorted((message(env, first).state, message(env, second).state))
+        assert got == ["rejected", "validated"], (first, second, got)
+        codes = sorted(r.code for r in replies(env, [first, second]).values())
+        assert codes == ["RCP0000", "RCP1006"]
+        assert len(exceptions(env, [first, second])) == 1
+
+
 def test_same_transaction_redelivered_is_idempotent_and_gets_no_rcp1006(env: Any) -> None:
     t = txn()
     body = serialise_batch([delivered_item(t, mpan=make_mpan_core(random.Random()))])
@@ -271,3 +315,18 @@ def test_the_duplicate_policy_api_is_permissioned_and_audited(env: Any, host_cli
         assert DuplicatePolicy.objects.get().updated_by == user.email
         event = AuditEvent.objects.filter(action="duplicate_policy.set").latest("seq")
         assert event.changes["deliver_content_duplicates"] == [True, False]
+
+
+def test_the_duplicates_page_shows_and_changes_the_policy(env: Any, host_client: Any) -> None:
+    user = in_tenant(env, lambda: admin(env))
+    client = host_client(env.tenant, user)
+    url = "/messages/endpoints/duplicates/"
+    page = client.get(url).content.decode()
+    assert "delivered to you, flagged" in page and "RCP1006" in page
+    assert client.post(url, {"suspected": "sometimes"}).status_code == 302  # refused, unchanged
+    with tenant_context(env.tenant):
+        assert duplicates.holds_content_duplicates() is False
+    assert client.post(url, {"suspected": "hold"}).status_code == 302
+    assert "held, not delivered" in client.get(url).content.decode()
+    with tenant_context(env.tenant):  # the page ran in this test's transaction
+        assert duplicates.holds_content_duplicates() is True
