@@ -123,7 +123,9 @@ def set_policy(env: Any, *, deliver: bool) -> None:
     )
 
 
-def test_reused_reference_under_a_new_transaction_is_rejected_with_rcp1006(env: Any) -> None:
+def test_reused_reference_under_a_new_transaction_is_rejected_with_rcp1006(
+    env: Any, host_client: Any
+) -> None:
     path = f"/dup/{uuid.uuid4().hex[:6]}"
     endpoint_id, env.client.secret = make_endpoint(env, path)
     first, second = txn(), txn()
@@ -164,6 +166,10 @@ def test_reused_reference_under_a_new_transaction_is_rejected_with_rcp1006(env: 
         ),
     )
     assert states == {"withheld"}
+
+    page = host_client(env.tenant, in_tenant(env, lambda: admin(env)))
+    shown = page.get(f"/messages/{repeat.public_id}/").content.decode()
+    assert f"/messages/{original.public_id}/" in shown and "withheld from your systems" in shown
 
 
 def test_the_copy_processed_first_still_leaves_exactly_one_processed(env: Any) -> None:
