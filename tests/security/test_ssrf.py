@@ -57,7 +57,11 @@ REFUSED = [
     "http://[fe80::1]/",
     "http://224.0.0.1/",
     "http://240.0.0.1/",
+    "http://user@127.0.0.1/",
 ]
+# 127.0.0.1 spelt as the resolver reads it: DRF's URLField refuses these forms already, the
+# service (also called by the UI) sees through them because it resolves, not string-matches.
+ODD_FORMS = ["http://2130706433/", "http://0x7f.0.0.1/", "http://0177.0.0.1/", "http://127.1/"]
 
 
 @pytest.fixture
@@ -151,6 +155,17 @@ def test_client_endpoint_with_internal_address_is_refused(
     assert "url" in body["details"] and "public addresses" in body["message"]
     with tenant_context(tenant_a):
         assert not ClientEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("url", ODD_FORMS)
+def test_odd_spellings_of_loopback_are_refused_by_the_service(
+    strict: Any, tenant_a: Any, admin_a: Any, url: str
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    with tenant_context(tenant_a), pytest.raises(ValidationError) as refused:
+        endpoints.create_endpoint(name="hook", url=url, actor=admin_a)
+    assert refused.value.code == "url_private_address"
 
 
 def test_allow_list_covers_only_what_it_names(api: HostClient, settings: Any) -> None:
