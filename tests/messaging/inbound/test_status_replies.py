@@ -88,6 +88,7 @@ def policy(env: Env) -> Any:
 
 
 def test_default_sends_negatives_only_and_records_the_choice(env: Env) -> None:
+    in_tenant(env, replies.send_due_status_replies)  # earlier tests' replies leave first
     l4_before = _count("dcp_dip_l4_response_seconds_count", interface="IF-021")
     ack_before = _count("dcp_dip_sync_ack_seconds_count", interface="IF-021")
     good = deliver(env, per_mpan=1)  # through the sandbox: two healthy messages
