@@ -8,6 +8,7 @@ and failed signatures per token get receipts only up to their limit, then 429 wi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,14 +67,18 @@ def test_unknown_token_count_is_shared_with_other_processes(hook: Hook, settings
     refuses the next from the same address."""
     settings.INBOUND_UNKNOWN_PATH_LIMIT = 5
     script = (
-        "import django, sys; django.setup()\n"
+        "import json, sys\n"
+        "from django.conf import settings\n"
+        "settings.CACHES = json.loads(sys.argv[2])  # this run's Redis and key prefix\n"
+        "import django; django.setup()\n"
         "from messaging.inbound.webhook_limits import unknown_tokens\n"
         "print([unknown_tokens.hit(sys.argv[1]).count for _ in range(5)])\n"
     )
     module = os.environ.get("DJANGO_SETTINGS_MODULE") or "dcp.settings.test"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": module}
+    caches = json.dumps(settings.CACHES)
     done = subprocess.run(
-        [sys.executable, "-c", script, hook.address],
+        [sys.executable, "-c", script, hook.address, caches],
         env=env,
         capture_output=True,
         text=True,
