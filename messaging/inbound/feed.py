@@ -4,9 +4,10 @@ Reading with ``after=N`` acknowledges events up to N: the consumer's durable cur
 (:class:`FeedCursor`) moves to N and inbound messages whose events are at or below N (and that
 finished L4 processing) count as delivered to the client.
 
-Like the push, the feed hands out an inbound message only once it has been processed: a page
-ends before the first one still ``received`` (it comes in a later page). Messages withheld as
-duplicates (docs/inbound.md "Duplicates") are left out; their sequence numbers are skipped."""
+Messages withheld as duplicates (docs/inbound.md "Duplicates") are left out of the pages once
+processing has withheld them (their sequence numbers are skipped) and never count as delivered.
+Unlike the push, the feed does not wait for processing: an event read while its message is
+still ``received`` is handed out as such (one stuck message must not stall the whole feed)."""
 
 from __future__ import annotations
 
@@ -64,19 +65,10 @@ def acknowledge(*, consumer: str, upto: int) -> None:
 def read(*, consumer: str, after: int, limit: int = 100) -> Page:
     if after:
         acknowledge(consumer=consumer, upto=after)
-    events = _processed_prefix(feed_after(after, limit=limit))
+    events = feed_after(after, limit=limit)
     cache: dict[int, list[Any]] = {}
     items = [event_dict(e, cache) for e in events if not e.message.withheld]
     return Page(items, events[-1].seq if events and events[-1].seq else after)
-
-
-def _processed_prefix(events: list[FeedEvent]) -> list[FeedEvent]:
-    """The events before the first inbound message still waiting for processing."""
-    for n, event in enumerate(events):
-        message = event.message
-        if message.direction == Direction.INBOUND and message.state == State.RECEIVED:
-            return events[:n]
-    return events
 
 
 def position(consumer: str) -> int:

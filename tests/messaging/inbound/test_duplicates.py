@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connections
+from django.db.models import Max
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -20,9 +21,10 @@ from audit.models import AuditEvent
 from console import dashboard
 from dip.envelope import serialise_batch
 from dip.samples import make_mpan_core
-from messaging.inbound import duplicates, push, status, tasks
+from messaging.inbound import duplicates, feed, push, status, tasks
 from messaging.inbound.models import DuplicatePolicy, EndpointDelivery, StatusReply
-from messaging.models import ExceptionCategory, Message, MessageException
+from messaging.models import ExceptionCategory, FeedEvent, Message, MessageException
+from messaging.services import publish_feed_events
 from tests.factories import member
 from tests.messaging.inbound.test_pipeline import admin, in_tenant, make_endpoint, stop_endpoint
 from tests.messaging.inbound.test_pipeline import env as env  # the synced environment
@@ -336,3 +338,26 @@ def test_the_duplicates_page_shows_and_changes_the_policy(env: Any, host_client:
     assert "held, not delivered" in client.get(url).content.decode()
     with tenant_context(env.tenant):  # the page ran in this test's transaction
         assert duplicates.holds_content_duplicates() is True
+
+
+def test_the_pull_feed_leaves_out_withheld_duplicates(env: Any) -> None:
+    def last_seq() -> int:
+        publish_feed_events()
+        return FeedEvent.objects.aggregate(m=Max("seq"))["m"] or 0
+
+    before = in_tenant(env, last_seq)
+    first, second = txn(), txn()
+    item = delivered_item(first, mpan=make_mpan_core(random.Random()))
+    deliver(env, item, new_transaction(item, second))
+    process(env, [first, second])
+    consumer = f"puller-{uuid.uuid4().hex[:6]}@inbound.example"
+
+    def pull() -> list[str]:
+        page = feed.read(consumer=consumer, after=before, limit=500)
+        feed.read(consumer=consumer, after=page.next)  # acknowledge the page
+        return [e["data"]["transaction_id"] for e in page.events]
+
+    seen = in_tenant(env, pull)
+    assert first in seen and second not in seen
+    assert message(env, first).state == "delivered"
+    assert message(env, second).state == "rejected"  # withheld: never counted as delivered
