@@ -46,7 +46,7 @@ def _replies(env: Env, surs: list[str]) -> dict[str, tuple[str, str, str]]:
             )
         }
 
-    return in_tenant(env, q)  # type: ignore[no-any-return]
+    return in_tenant(env, q)
 
 
 def _seen_at_sandbox(env: Env, txns: list[str]) -> int:
@@ -61,7 +61,7 @@ def _seen_at_sandbox(env: Env, txns: list[str]) -> int:
 
 
 def _txns(env: Env, surs: list[str]) -> list[str]:
-    return in_tenant(  # type: ignore[no-any-return]
+    return in_tenant(
         env,
         lambda: list(
             Message.objects.filter(sender_unique_reference__in=surs).values_list(

@@ -104,6 +104,7 @@ def test_a_negative_status_ten_minutes_after_the_window_rejects(rig: Rig, host_c
     _accept_all(rig, [public_id])
     message = Message.objects.get(public_id=public_id)
     accepted_at = message.outbox.accepted_at
+    assert accepted_at is not None
     window = outbound_settings().status_window_for("IF-021")
     assert status.close_status_windows(now=accepted_at + timedelta(seconds=window + 1)) == 1
     assert states([public_id]) == [State.SETTLED]
@@ -117,7 +118,7 @@ def test_a_negative_status_ten_minutes_after_the_window_rejects(rig: Rig, host_c
     assert (result.matched, result.rejected, result.settled) == (1, 1, 0)
     message.refresh_from_db()
     assert message.state == State.REJECTED
-    last = message.transitions.order_by("id").last()
+    last = message.transitions.latest("id")
     assert (last.from_state, last.reason, last.at) == ("settled", "negative status", late)
     assert last.details["code"] == "RCP1022" and last.details["after_settled"] is True
     exc = MessageException.objects.get(message=message)
@@ -159,7 +160,7 @@ def test_positive_status_settles_with_its_own_reason(rig: Rig, host_client: Any)
     status.apply_status_bodies([positive])
     message.refresh_from_db()
     assert message.state == State.SETTLED
-    assert message.transitions.order_by("id").last().reason == "positive status"
+    assert message.transitions.latest("id").reason == "positive status"
     assert message.outbox.status_outcome == "positive" and message.outbox.status_due_at is None
     assert not MessageException.objects.exists()
 
@@ -230,7 +231,7 @@ def test_upgrade_settles_what_the_old_timer_expired(tenant_a: Any):
         quiet.refresh_from_db()
         refused.refresh_from_db()
         assert (quiet.state, refused.state) == (State.SETTLED, State.EXPIRED)
-        assert quiet.transitions.order_by("id").last().reason == "no issue reported"
+        assert quiet.transitions.latest("id").reason == "no issue reported"
         exc = MessageException.objects.get(message=quiet)
         assert exc.status == "resolved" and "no issue reported" in exc.resolution
         assert MessageException.objects.get(message=refused).status == "open"
