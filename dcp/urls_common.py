@@ -8,6 +8,7 @@ from dcp import views as dcp_views
 from evidence import keyview
 from evidence import views as evidence_views
 from tenants import views as tenant_views
+from tenants import views_switch
 from tenants.api.views import MeView
 
 common_urlpatterns = [
@@ -17,7 +18,8 @@ common_urlpatterns = [
     path("healthz", dcp_views.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("switch/", tenant_views.switch_tenant, name="switch_tenant"),
+    path("switch/", views_switch.switch_tenant, name="switch_tenant"),
+    path("switch/continue/<str:token>/", views_switch.continue_switch, name="switch_continue"),
     path(keyview.WELL_KNOWN_PATH, keyview.evidence_public_key, name="evidence_public_key"),
     path(keyview.VERIFIER_PATH, keyview.evidence_verifier, name="evidence_verifier"),
     path("evidence/access/<slug:slug>/", evidence_views.auditor_access, name="evidence_access"),

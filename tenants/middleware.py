@@ -85,6 +85,36 @@ class TenantAccessMiddleware:
         request.session[key] = True
 
 
+SESSION_HOST_KEY = "dcp_host"
+
+
+class SessionHostMiddleware:
+    """A session belongs to the host it was made on. Cookies are host-only already (browsers
+    never send one host's cookie to another); this also refuses a session id replayed on another
+    host: that request runs with no session at all (the owner's session is left untouched).
+    The host is bound at the first signed-in request, normally the sign-in itself."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        host = request.get_host()
+        bound = request.session.get(SESSION_HOST_KEY)
+        if bound is not None and bound != host:
+            from importlib import import_module
+
+            from django.contrib.auth.models import AnonymousUser
+
+            engine = import_module(settings.SESSION_ENGINE)
+            request.session = engine.SessionStore()
+            request.user = AnonymousUser()
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and bound is None:
+            request.session[SESSION_HOST_KEY] = host
+        return response
+
+
 # Paths a signed-in user who must still set up MFA may reach (sign out, set up TOTP, health).
 MFA_SETUP_ALLOWED = ("/accounts/", "/static/", "/healthz", "/readyz")
 # Paths served whatever the session's state (no personal data, no session use).
@@ -116,9 +146,9 @@ class RequireMfaMiddleware:
             user.is_authenticated
             and not request.path.startswith(ALWAYS_OPEN)
             and not mfa.session_passed_mfa(request, user)
-            and mfa.mfa_required(user)  # type: ignore[arg-type]
+            and mfa.mfa_required(user)
         ):
-            if mfa.has_second_factor(user):  # type: ignore[arg-type]
+            if mfa.has_second_factor(user):
                 logout(request)
                 refusal = _mfa_refusal(request, "Sign in with your authentication code.")
                 return refusal or redirect_to_login(request.get_full_path())

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
-from tenants import permissions, services
+from tenants import handoff, permissions, services
 from tenants.forms import (
     AcceptInvitationForm,
     InviteForm,
@@ -323,8 +323,11 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         else:
             if accepted is not None:
                 messages.success(request, "Welcome to OpenDCP.")
-                target = invitation.tenant.url("/") if invitation.tenant else "/"
-                return HttpResponseRedirect(target)
+                if invitation.tenant is None:
+                    return HttpResponseRedirect("/")
+                # Sessions are per host: hand the sign-in over to the tenant's host.
+                token = handoff.issue(request=request, user=accepted, tenant=invitation.tenant)
+                return HttpResponseRedirect(invitation.tenant.url(f"/switch/continue/{token}/"))
     return render(
         request,
         "tenants/invitation_accept.html",
@@ -336,14 +339,3 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             "error": error,
         },
     )
-
-
-@login_required
-def switch_tenant(request: HttpRequest) -> HttpResponse:
-    slug = request.GET.get("to", "")
-    if slug == "platform":
-        return HttpResponseRedirect(Tenant(schema_name="public", slug="platform").url("/"))
-    tenant = Tenant.objects.filter(slug=slug, kind=Tenant.Kind.CLIENT).first()
-    if tenant is None or not permissions.can_enter(request.user, tenant):
-        return render(request, "errors/not_found.html", status=404)
-    return HttpResponseRedirect(tenant.url("/"))

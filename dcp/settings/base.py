@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.SessionHostMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -194,25 +195,23 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-# Sessions are shared by the DCP host and every tenant subdomain so a member of several
-# tenants (a DCP staff member, a consultant) can switch without logging in again. Access to a
-# tenant is decided per request from memberships, never from the cookie's host.
-SESSION_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default=f".{BASE_DOMAIN}")
-CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+# Host-only cookies: the platform host and every tenant host each have their own session and
+# CSRF cookie (no Domain attribute), so a cookie set on one tenant's host is never sent to
+# another's and one host cannot plant a cookie for the others. Switching hosts hands the sign-in
+# over with a one-time token (tenants.handoff). docs/security.md, "Sessions and cookies".
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-_PORT_SUFFIX = f":{PUBLIC_PORT}" if PUBLIC_PORT else ""
-CSRF_TRUSTED_ORIGINS = env.list(
-    "CSRF_TRUSTED_ORIGINS",
-    default=[
-        f"{scheme}://{host}{_PORT_SUFFIX}"
-        for scheme in ("http", "https")
-        for host in (BASE_DOMAIN, f"*.{BASE_DOMAIN}")
-    ],
-)
+# Same-origin posts need no entry (Django compares Origin with the request's own host); another
+# tenant's host is never trusted. Only for a proxy that rewrites Host, list the public origin.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A sign-in handed from one host to another (tenant switcher) is valid this long, once.
+LOGIN_HANDOFF_SECONDS = env.int("DCP_LOGIN_HANDOFF_SECONDS", default=60)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
@@ -248,7 +247,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "dcp.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dcp.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"user": "6000/min", "anon": "120/min"},
 }
@@ -277,6 +276,9 @@ SPECTACULAR_SETTINGS = {
         "EndpointDeliveryStateEnum": "messaging.inbound.models.EndpointDelivery.State",
         "StatusReplyStateEnum": "messaging.inbound.models.StatusReply.State",
         "ChecklistStatusEnum": "participants.models.ChecklistItem.Status",
+        "BulkActionKindEnum": "console.models.BulkAction.Kind",
+        "ExceptionCategoryEnum": "messaging.models.ExceptionCategory",
+        "EvidencePackKindEnum": "evidence.models.EvidencePack.Kind",
     },
 }
 
