@@ -246,29 +246,32 @@ def close_status_windows(
     still rejects them (``apply_status_bodies``)."""
     now = now or timezone.now()
     total = 0
-    while total < limit:
-        settled, claimed = _close_batch(now, min(batch, limit - total))
+    for _ in range(-(-limit // batch)):
+        settled, claimed = _close_batch(now, batch)
         total += settled
-        if claimed < batch:
+        if claimed < batch or not settled:  # done, or only rows others hold right now
             break
     return total
 
 
 def _close_batch(now: datetime, batch: int) -> tuple[int, int]:
+    """One batch. Locks run message → outbox entry, the order the status webhook and the
+    sender use; messages another transaction holds (a status being applied) are skipped and
+    keep their window for the next run."""
     with transaction.atomic():
-        due = list(
-            OutboxEntry.objects.select_for_update(skip_locked=True)
-            .filter(status_due_at__lt=now)
+        due = dict(
+            OutboxEntry.objects.filter(status_due_at__lt=now)
             .order_by("status_due_at")
             .values_list("message_id", "accepted_at")[:batch]
         )
         if not due:
             return 0, 0
-        accepted_at = dict(due)
-        messages = list(Message.objects.filter(pk__in=accepted_at, state=State.ACCEPTED))
-        waited = {
-            m.pk: round((now - (accepted_at[m.pk] or now)).total_seconds(), 3) for m in messages
-        }
+        messages = list(
+            Message.objects.select_for_update(skip_locked=True).filter(
+                pk__in=due, state=State.ACCEPTED
+            )
+        )
+        waited = {m.pk: round((now - (due[m.pk] or now)).total_seconds(), 3) for m in messages}
         settled = core.transition_many(
             messages,
             State.SETTLED,
@@ -281,9 +284,9 @@ def _close_batch(now: datetime, batch: int) -> tuple[int, int]:
             status_due_at=None, status_outcome=StatusOutcome.NO_ISSUE
         )
         # Entries whose message moved on another way (rejected, requeued): window closed.
-        OutboxEntry.objects.filter(message_id__in=accepted_at, status_due_at__lt=now).update(
-            status_due_at=None
-        )
+        OutboxEntry.objects.filter(message_id__in=due, status_due_at__lt=now).exclude(
+            message__state=State.ACCEPTED
+        ).update(status_due_at=None)
     return len(settled), len(due)
 
 
