@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dcp.db import current_schema
@@ -47,6 +47,7 @@ from messaging.states import Direction, State
 from tenants.permissions import Action
 
 DUPLICATE_SUR = "RCP1006"
+LOOKUP_LIMIT = 200  # candidates read per check (a repeat has one or a few)
 # Blocks that carry references, timestamps and routing, not content: a message sent again
 # under new references differs only in these.
 ENVELOPE_BLOCKS = frozenset({"S1", "S2", "A0", "D0"})
@@ -79,7 +80,7 @@ def _lock(*parts: str) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
-def _inbound(message: Message) -> Any:
+def _inbound(message: Message) -> QuerySet[Message]:
     return Message.objects.filter(
         direction=Direction.INBOUND, environment=message.environment
     ).exclude(pk=message.pk)
@@ -99,14 +100,33 @@ def reference_original(message: Message, m: DipMessage) -> Message | None:
     if not connection.in_atomic_block:
         raise RuntimeError("reference_original() must run inside the settling transaction")
     _lock("sur", message.environment, sender, sur)
-    candidates = (
+    rows = _rows(reference_candidates(message))
+    return _earliest([r for r in rows if r.counterparty_dip_id == sender])
+
+
+def reference_candidates(message: Message) -> QuerySet[Message]:
+    """Same reference, other transaction (the sender is compared by the caller: the reference
+    alone is as good as unique, and filtering by it keeps the plan on ``msg_sur``)."""
+    sur = message.sender_unique_reference
+    return (
         _inbound(message)
-        .filter(counterparty_dip_id=sender, sender_unique_reference=sur)
+        .filter(sender_unique_reference=sur)
         .exclude(transaction_id=message.transaction_id)
         .filter(Q(pk__lt=message.pk) | ~Q(state=State.RECEIVED))
         .filter(Q(duplicate_of__isnull=True) | ~Q(duplicate_of__sender_unique_reference=sur))
     )
-    return candidates.order_by("id").first()
+
+
+def _rows(candidates: QuerySet[Message]) -> list[Message]:
+    """A handful of candidates, unordered. Not ``ORDER BY id LIMIT 1`` (nor the model's default
+    ordering): that invites the planner to walk an id-ordered index and filter every row (the
+    trap docs/inbound.md describes for the capture); the look-up goes by the selective index,
+    the sort is ours."""
+    return list(candidates.order_by()[:LOOKUP_LIMIT])
+
+
+def _earliest(rows: list[Message]) -> Message | None:
+    return min(rows, key=lambda r: r.pk) if rows else None
 
 
 def reject_reference_duplicate(
@@ -171,16 +191,21 @@ def content_original(message: Message, m: DipMessage, digest: str) -> Message | 
     if not digest or not message.mpan_core or is_replay(m):
         return None
     _lock("digest", message.environment, message.dip_id, digest)
+    same = (message.dip_id, message.interface_id, message.mpan_core)
+    rows = _rows(content_candidates(message, digest))
+    return _earliest([r for r in rows if (r.dip_id, r.interface_id, r.mpan_core) == same])
+
+
+def content_candidates(message: Message, digest: str) -> QuerySet[Message]:
+    """Same digest under another reference (recipient, interface and MPAN are compared by the
+    caller — the digest already covers the interface and MPAN blocks — so the plan stays on the
+    partial ``msg_payload_digest`` index)."""
     return (
         _inbound(message)
         .filter(payload_digest=digest)
         .exclude(payload_digest="")  # the partial index's predicate, spelled out for the planner
-        .filter(dip_id=message.dip_id, interface_id=message.interface_id)
-        .filter(mpan_core=message.mpan_core)
         # Copies under this same reference are the reference rule's business, not this one's.
         .exclude(sender_unique_reference=message.sender_unique_reference)
-        .order_by("id")
-        .first()
     )
 
 

@@ -361,3 +361,25 @@ def test_the_pull_feed_leaves_out_withheld_duplicates(env: Any) -> None:
     assert first in seen and second not in seen
     assert message(env, first).state == "delivered"
     assert message(env, second).state == "rejected"  # withheld: never counted as delivered
+
+
+def test_the_lookups_can_use_their_indexes(env: Any) -> None:
+    """The checks run per processed message: each must be able to go by a selective index
+    (``msg_sur``, the partial ``msg_payload_digest``) rather than scan the table."""
+    t = txn()
+    deliver(env, delivered_item(t, mpan=make_mpan_core(random.Random())))
+    process(env, [t])
+
+    def plans() -> tuple[str, str]:
+        from django.db import connection, transaction
+
+        m = Message.objects.get(transaction_id=t)
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            sur = duplicates.reference_candidates(m).order_by().explain()
+            digest = duplicates.content_candidates(m, m.payload_digest).order_by().explain()
+        return sur, digest
+
+    sur, digest = in_tenant(env, plans)
+    assert "msg_sur" in sur, sur
+    assert "msg_payload_digest" in digest, digest
