@@ -10,6 +10,8 @@ Three kinds of series:
   ``observe_l4_response()`` by inbound processing and the status sender (message received →
   our L4 outcome: a negative status sent, or the decision that none is owed); the alerts
   ``DipSyncAckSlow``/``DipL4ResponseSlow`` read these;
+* inbound duplicates found by processing, ``dcp_inbound_duplicates_total{interface, kind}``
+  (``count_inbound_duplicate()``: ``reference`` or ``content``; docs/inbound.md "Duplicates");
 * what our outbound messages meet, observed by the outbound pipeline: ``observe_send_ack()``
   (the DIP's synchronous answer to a Send API call) and ``observe_status_delay()`` (DIP
   acceptance → a status about the message received);
@@ -98,6 +100,17 @@ DIP_STATUS_DELAY = Histogram(
     buckets=_STATUS_BUCKETS,
     registry=REGISTRY,
 )
+INBOUND_DUPLICATES = Counter(
+    "dcp_inbound_duplicates",
+    "Inbound duplicates found in processing: kind=reference (a reused senderUniqueReference, "
+    "RCP1006 sent) or kind=content (same content under new references: suspected).",
+    ["interface", "kind"],
+    registry=REGISTRY,
+)
+
+
+def count_inbound_duplicate(*, interface: str, kind: str) -> None:
+    INBOUND_DUPLICATES.labels(interface=interface or "unknown", kind=kind).inc()
 
 
 def observe_sync_ack(seconds: float, *, interface: str) -> None:

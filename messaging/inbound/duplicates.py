@@ -38,6 +38,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from dcp import metrics
 from dcp.db import current_schema
 from dip.envelope import Message as DipMessage
 from messaging import services as store
@@ -181,7 +182,15 @@ def reject_reference_duplicate(
             "transaction_id": message.transaction_id,
         },
     )
+    _count_on_commit(message, "reference")
     return True
+
+
+def _count_on_commit(message: Message, kind: str) -> None:
+    interface = message.interface_id
+    transaction.on_commit(
+        lambda: metrics.count_inbound_duplicate(interface=interface, kind=kind), robust=True
+    )
 
 
 def content_original(message: Message, m: DipMessage, digest: str) -> Message | None:
@@ -236,6 +245,7 @@ def flag_content_duplicate(message: Message, original: Message, *, digest: str) 
             "held": hold,
         },
     )
+    _count_on_commit(message, "content")
     return hold
 
 

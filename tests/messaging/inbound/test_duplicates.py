@@ -19,6 +19,7 @@ from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
 from console import dashboard
+from dcp import metrics
 from dip.envelope import serialise_batch
 from dip.samples import make_mpan_core
 from messaging.inbound import duplicates, feed, push, status, tasks
@@ -116,6 +117,15 @@ def pushed(env: Any, path: str) -> list[str]:
     return [e["data"]["transaction_id"] for e, ok, _ in env.client.events(path) if ok]
 
 
+def counted(kind: str) -> float:
+    for family in metrics.REGISTRY.collect():
+        for sample in family.samples:
+            wanted = {"kind": kind, "interface": "IF-021"}
+            if sample.name == "dcp_inbound_duplicates_total" and sample.labels == wanted:
+                return float(sample.value)
+    return 0.0
+
+
 def set_policy(env: Any, *, deliver: bool) -> None:
     in_tenant(
         env,
@@ -132,9 +142,11 @@ def test_reused_reference_under_a_new_transaction_is_rejected_with_rcp1006(
     endpoint_id, env.client.secret = make_endpoint(env, path)
     first, second = txn(), txn()
     item = delivered_item(first, mpan=make_mpan_core(random.Random()))
+    before = counted("reference")
     deliver(env, item, new_transaction(item, second))  # both acknowledged (201)
     process(env, [first, second], endpoint_id)
     stop_endpoint(env, endpoint_id)
+    assert counted("reference") == before + 1
 
     original, repeat = message(env, first), message(env, second)
     assert original.state == "delivered" and not original.is_duplicate
@@ -251,8 +263,10 @@ def test_content_duplicates_are_flagged_and_delivered_or_held_per_tenant(env: An
     started = timezone.now()
 
     # Default: delivered, flagged.
+    before = counted("content")
     deliver(env, original, renamed(original, delivered_item(b, mpan=mpan)))
     process(env, [a, b], endpoint_id)
+    assert counted("content") == before + 1
     first, again = message(env, a), message(env, b)
     assert again.sender_unique_reference != first.sender_unique_reference
     assert again.state == "delivered" and again.is_duplicate and not again.withheld
