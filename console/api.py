@@ -3,6 +3,7 @@ start, progress, pause/resume/cancel) and the dashboard data. Errors use dcp.api
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -11,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -91,7 +93,15 @@ class SearchView(TenantScopedMixin, APIView):
         return Response(body)
 
 
+class _FormatIsAParameter(DefaultContentNegotiation):
+    """``?format=csv|jsonl`` is the export's own parameter, not DRF's renderer override (which
+    answers 404 for a format that no renderer has)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
+
+
 class ExportView(TenantScopedMixin, APIView):
+    content_negotiation_class = _FormatIsAParameter
     permission_classes = [ActionPermission]
     required_actions = {"get": Action.VIEW_MESSAGES}
 

@@ -45,3 +45,5 @@ urlpatterns = [
     ),
     *common_urlpatterns,
 ]
+
+handler404 = "dcp.api.errors.page_not_found"

@@ -5,16 +5,21 @@ are mapped here and nowhere else."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import DataError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tenants.permissions import PermissionDenied as DomainPermissionDenied
+
+logger = logging.getLogger(__name__)
 
 _CODES = {
     400: "bad_request",
@@ -36,6 +41,18 @@ def _validation_details(error: DjangoValidationError) -> Any:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DataError):
+        # PostgreSQL refused a value that passed the input checks (a time zone offset beyond
+        # ±15:59, a number out of a column's range): bad input, not a server fault.
+        logger.warning("database refused a request value: %s", str(exc).splitlines()[0])
+        return Response(
+            {
+                "code": "invalid_value",
+                "message": "A value in the request is out of the range this API accepts.",
+                "details": None,
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, DjangoValidationError):
         code = getattr(exc, "code", None) or "invalid"
         details = _validation_details(exc)
@@ -73,3 +90,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         }
     response.data = body
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404`` of both URLconfs: an unknown path under /api/ answers in the API's
+    format (JSON), every other path gets the site's 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "message": "No such API path.", "details": None}, status=404
+        )
+    return defaults.page_not_found(request, exception or Http404())

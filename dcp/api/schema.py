@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import URLPattern, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular import openapi
 from rest_framework import serializers
 
 HTTP_METHODS = ("get", "put", "patch", "post", "delete", "head", "options", "trace")
@@ -43,6 +43,14 @@ _DESCRIPTIONS = {
 }
 
 
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's AutoSchema, except that only a GET list is paginated: a POST that
+    answers with a list (a bulk create, issued keys) returns a plain array."""
+
+    def _get_paginator(self) -> Any:
+        return super()._get_paginator() if self.method == "GET" else None
+
+
 class ErrorSerializer(serializers.Serializer):
     """For views that document a particular refusal: ``responses={409: ErrorSerializer}``."""
 
@@ -54,10 +62,13 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = ERROR_COMPONENT
 
 
-def _error_codes(path_name: str, operation: dict[str, Any], throttled: bool) -> list[str]:
+def _error_codes(
+    path_name: str, method: str, operation: dict[str, Any], throttled: bool
+) -> list[str]:
     params = operation.get("parameters", [])
     codes = ["401", "403"]
-    if operation.get("requestBody") or any(p.get("in") == "query" for p in params):
+    # A write can be refused by a service's rules (dcp.errors.invalid) even without a body.
+    if method != "get" or any(p.get("in") == "query" for p in params):
         codes.append("400")
     if "{" in path_name or any(p.get("name") == "page" for p in params):
         codes.append("404")  # an object that is not there, or a page past the end
@@ -81,7 +92,7 @@ def add_error_responses(
             if method not in HTTP_METHODS:
                 continue
             responses = operation.setdefault("responses", {})
-            for code in _error_codes(path_name, operation, throttled):
+            for code in _error_codes(path_name, method, operation, throttled):
                 responses.setdefault(
                     code,
                     {
@@ -94,6 +105,9 @@ def add_error_responses(
 
 def schema_urlpatterns(*, urlconf: str, title: str, description: str) -> list[URLPattern]:
     """``/api/schema/`` and ``/api/docs/`` for the host whose URLconf is ``urlconf``."""
+    # Imported here: the views build on APIView, whose DEFAULT_SCHEMA_CLASS is this module's.
+    from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
     schema_view = SpectacularAPIView.as_view(
         urlconf=urlconf, custom_settings={"TITLE": title, "DESCRIPTION": description}
     )

@@ -8,8 +8,8 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -129,6 +129,7 @@ class PackViewSet(
             return EvidencePack.objects.none()
         return EvidencePack.objects.all()
 
+    @extend_schema(request=PackRequestSerializer, responses={202: PackSerializer})
     def create(self, request: Request) -> Response:
         body = PackRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -142,6 +143,13 @@ class PackViewSet(
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(PackSerializer(pack).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "PackDownloadLink",
+            {"url": serializers.URLField(), "expires_in": serializers.IntegerField()},
+        ),
+    )
     @action(detail=True, methods=["post"])
     def link(self, request: Request, public_id: str) -> Response:
         pack = self.get_object()

@@ -32,6 +32,8 @@ class DipRoleSerializer(serializers.Serializer):
 
 
 class ProfileSerializer(serializers.ModelSerializer):
+    updated = serializers.DateTimeField(read_only=True, allow_null=True)
+
     class Meta:
         model = OrganisationProfile
         fields = [

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from dcp.api.permissions import ActionPermission, TenantScopedMixin
 from participants import selectors
 from participants.api import serializers as s
-from participants.models import ApiKey, Channel, DipId, MpidRole, Nomination
+from participants.models import ApiKey, Channel, DipId, MpidRole, Nomination, OrganisationProfile
 from participants.roles import DIP_ROLES
 from participants.services import api_keys, channels, checklist, dip_ids, nominations, rules
 from tenants.permissions import Action, acting_user
@@ -48,7 +48,11 @@ class ProfileView(APIView):
 
     @extend_schema(responses=s.ProfileSerializer)
     def get(self, request: Request) -> Response:
-        return Response(s.ProfileSerializer(selectors.profile()).data)
+        # Nobody saved it yet: the defaults the first save starts from (updated: null).
+        profile = selectors.profile() or OrganisationProfile(
+            company_name=request._request.tenant.name  # type: ignore[attr-defined]
+        )
+        return Response(s.ProfileSerializer(profile).data)
 
     @extend_schema(request=s.ProfileSerializer, responses=s.ProfileSerializer)
     def put(self, request: Request) -> Response:

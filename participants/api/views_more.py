@@ -9,7 +9,12 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import tenant_context
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -110,6 +115,15 @@ class PromotionViewSet(
     filterset_fields = ["status"]
     queryset = PromotionChangeSet.objects.all()
 
+    @extend_schema(
+        responses=inline_serializer(
+            "PromotionPreview",
+            {
+                "gaps": serializers.ListField(child=serializers.CharField()),
+                "diff": serializers.JSONField(),
+            },
+        )
+    )
     @action(detail=False, methods=["get"])
     def preview(self, request: Request) -> Response:
         return Response(

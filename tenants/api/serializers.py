@@ -57,8 +57,14 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+    invited_by = serializers.EmailField(
+        source="invited_by.email", read_only=True, default=None, allow_null=True
+    )
     is_expired = serializers.BooleanField(read_only=True)
+    # Blank on the other kind of invitation (a staff invitation has no client role).
+    staff_role = serializers.ChoiceField(
+        choices=StaffRole.choices, read_only=True, allow_blank=True
+    )
 
     class Meta:
         model = Invitation
@@ -88,6 +94,9 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 
 class StaffInvitationSerializer(InvitationSerializer):
+    role = serializers.ChoiceField(choices=ClientRole.choices, read_only=True, allow_blank=True)
+    staff_role = serializers.ChoiceField(choices=StaffRole.choices)
+
     class Meta(InvitationSerializer.Meta):
         read_only_fields = [
             "id",
@@ -104,6 +113,9 @@ class StaffInvitationSerializer(InvitationSerializer):
 
 class MeSerializer(serializers.ModelSerializer):
     memberships = serializers.SerializerMethodField()
+    staff_role = serializers.ChoiceField(
+        choices=StaffRole.choices, read_only=True, allow_blank=True
+    )
 
     class Meta:
         model = User

@@ -13,6 +13,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -151,10 +152,8 @@ class FeedView(APIView):
         try:
             after = max(0, int(request.query_params.get("after", "0")))
             limit = min(500, max(1, int(request.query_params.get("limit", "100"))))
-        except ValueError:
-            return Response(
-                {"detail": "after and limit must be integers", "code": "invalid"}, status=400
-            )
+        except ValueError as exc:  # the API's one error format (dcp.api.errors)
+            raise ValidationError({"after": ["after and limit must be integers"]}) from exc
         consumer = acting_user(request).email
         page = feed.read(consumer=consumer, after=after, limit=limit)
         return Response({"events": page.events, "next": page.next})

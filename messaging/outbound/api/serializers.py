@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from rest_framework import serializers
 
 from messaging.models import Message, MessageException, Transition
@@ -21,6 +22,13 @@ class SubmitSerializer(serializers.Serializer[Any]):
         max_length=1000,
         help_text='DIP array elements {"payload": {"CommonBlock": …, "CustomBlock": …}}',
     )
+
+    def validate_messages(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        try:  # what the service hashes and stores must be plain JSON (64-bit integers)
+            orjson.dumps(value)
+        except TypeError as exc:
+            raise serializers.ValidationError(f"Not storable as JSON: {exc}.") from exc
+        return value
 
 
 class FindingSerializer(serializers.Serializer[Any]):

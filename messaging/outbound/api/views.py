@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dcp.api.permissions import ActionPermission, TenantScopedMixin
+from dcp.api.schema import ErrorSerializer
 from dip.client import ENVIRONMENTS
 from messaging.models import Message
 from messaging.outbound import selectors
@@ -62,7 +63,12 @@ class SubmitView(APIView):
                 "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
             )
         ],
-        responses={202: s.SubmissionResultSerializer, 200: s.SubmissionResultSerializer},
+        responses={
+            202: s.SubmissionResultSerializer,
+            200: s.SubmissionResultSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
     )
     def post(self, request: Request) -> Response:
         data = s.SubmitSerializer(data=request.data)
