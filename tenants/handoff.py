@@ -106,6 +106,6 @@ def redeem(*, request: HttpRequest, token: str) -> User | None:
     login(request, user, backend=_BACKEND)
     for rec in data.get("records") or []:
         if isinstance(rec, dict) and rec.get("method"):
-            extra = {k: v for k, v in rec.items() if k != "method"}
+            extra = {k: v for k, v in rec.items() if k not in ("method", "handoff")}
             record_authentication(request, user, str(rec["method"]), **extra, handoff=True)
     return user

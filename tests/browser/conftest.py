@@ -253,6 +253,8 @@ class Person:
     email: str
     password: str
     totp_secret: str | None = None
+    # The role's MFA policy gave them TOTP (client admins, auditors): sign_in gives the code.
+    auto_mfa: bool = False
 
 
 @pytest.fixture
@@ -267,19 +269,23 @@ def make_person(browser: Any) -> Callable[..., Person]:
         tenant_slug: str | None = None,
         role: str = "",
         staff_role: str = "",
-        mfa: bool = False,
+        mfa: bool | None = None,
         full_name: str = "",
     ) -> Person:
+        from tenants.roles import MFA_REQUIRED_CLIENT_ROLES
+
+        auto_mfa = mfa is None and role in MFA_REQUIRED_CLIENT_ROLES
+
         def create() -> Person:
             from tenants.models import Tenant
 
             kwargs: dict[str, Any] = {"email": unique_email(label), "staff_role": staff_role}
             if full_name:
                 kwargs["full_name"] = full_name
-            user = UserFactory(mfa=mfa, **kwargs)
+            user = UserFactory(mfa=bool(mfa) or auto_mfa, **kwargs)
             if tenant_slug:
                 MembershipFactory(user=user, tenant=Tenant.objects.get(slug=tenant_slug), role=role)
-            return Person(user.email, PASSWORD, getattr(user, "totp_secret", None))
+            return Person(user.email, PASSWORD, getattr(user, "totp_secret", None), auto_mfa)
 
         return committed(create)
 
@@ -297,3 +303,6 @@ def sign_in(page: Any, server: LiveServer, person: Person, tenant: str | None = 
     page.get_by_label("Email").fill(person.email)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Sign in").click()
+    if person.auto_mfa and person.totp_secret:
+        page.get_by_label("Code").fill(totp_code(person.totp_secret))
+        page.get_by_role("button", name="Verify and sign in").click()

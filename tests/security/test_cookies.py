@@ -86,6 +86,12 @@ def test_switching_hosts_hands_the_sign_in_over_once(tenant_a, public_tenant):
     assert alpha.get("/").status_code == 200  # signed in, MFA state carried over
     assert alpha.get(path, HTTP_SEC_FETCH_SITE="same-site").status_code == 410  # once only
 
+    # and on again, from the handed-over session (platform → alpha → beta)
+    onward = alpha.get("/switch/?to=beta")["Location"]
+    beta = HostClient(f"beta.{settings.BASE_DOMAIN}")
+    beta.get("/" + onward.split("/", 3)[3], HTTP_SEC_FETCH_SITE="same-site")
+    assert beta.get("/").status_code == 200
+
 
 def test_handoff_only_on_its_own_host_and_confirmed_when_from_elsewhere(tenant_a, tenant_b):
     user = member(tenant_a, ClientRole.CLIENT_ADMIN)
