@@ -9,12 +9,14 @@ from evidence import keyview
 from evidence import views as evidence_views
 from tenants import views as tenant_views
 from tenants import views_switch
+from tenants.api.tokens import ApiTokenView
 from tenants.api.views import MeView
 
 common_urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", tenant_views.accept_invitation, name="invitation_accept"),
     path("api/v1/me/", MeView.as_view(), name="api-me"),
+    path("api/v1/me/token/", ApiTokenView.as_view(), name="api-me-token"),
     path("healthz", dcp_views.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),

@@ -156,3 +156,32 @@ class RequireMfaMiddleware:
                 refusal = _mfa_refusal(request, "Set up multi-factor authentication first.")
                 return refusal or HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)
+
+
+class ApiTokenExpiryMiddleware:
+    """An expired API token (tenants.tokens) is refused here, before any view, so every API
+    view — whatever authentication classes it lists — sees only live tokens."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "token" and key.strip():
+            from rest_framework.authtoken.models import Token
+
+            from tenants.tokens import is_expired
+
+            token = Token.objects.filter(key=key.strip()).first()
+            if token is not None and is_expired(token):
+                response = JsonResponse(
+                    {
+                        "code": "token_expired",
+                        "message": "This API token has expired: issue a new one "
+                        "(POST /api/v1/me/token/ after signing in with MFA).",
+                    },
+                    status=401,
+                )
+                response["WWW-Authenticate"] = "Token"
+                return response
+        return self.get_response(request)

@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.SessionHostMiddleware",
+    "tenants.middleware.ApiTokenExpiryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -232,6 +233,8 @@ DCP_MASTER_KEYS = env.dict(
 DCP_MASTER_KEY_ID = env.str("DCP_MASTER_KEY_ID", default="dev-1")
 
 # --- REST API -------------------------------------------------------------------------------
+# API tokens: issued by POST /api/v1/me/token/ to MFA-authenticated sessions, valid this long.
+API_TOKEN_TTL = timedelta(days=env.int("DCP_API_TOKEN_TTL_DAYS", default=30))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
