@@ -328,6 +328,9 @@ class PromotionChangeSet(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.CharField(max_length=254, blank=True)
     reason = models.CharField(max_length=500, blank=True)
+    # Four eyes: one DCP staff member approves, another applies (participants.services.promotion).
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.CharField(max_length=254, blank=True)
 
     class Meta:
         ordering = ["-created"]

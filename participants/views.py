@@ -377,7 +377,13 @@ def promotion_action(request: HttpRequest, op: str) -> HttpResponse:
         )
     else:
         change_set = get_object_or_404(PromotionChangeSet, pk=request.POST.get("pk") or 0)
-        if op == "apply":
+        if op == "approve":
+            _run(
+                request,
+                lambda: promotion.approve_promotion(change_set=change_set, actor=actor),
+                "Approved. Another DCP staff member applies it.",
+            )
+        elif op == "apply":
             _run(
                 request,
                 lambda: promotion.apply_promotion(change_set=change_set, actor=actor),

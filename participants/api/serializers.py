@@ -303,6 +303,8 @@ class PromotionSerializer(serializers.ModelSerializer):
             "decided_at",
             "decided_by",
             "reason",
+            "approved_at",
+            "approved_by",
         ]
         read_only_fields = fields
 

@@ -99,8 +99,9 @@ class CertificationViewSet(
 class PromotionViewSet(
     TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """Promotion change sets: propose (client admin), apply/reject (DCP staff, checked in the
-    service), ``preview`` shows the diff and the certification gaps."""
+    """Promotion change sets: propose (client admin), approve then apply — two different DCP
+    staff members — or reject (DCP staff, checked in the service), ``preview`` shows the diff
+    and the certification gaps."""
 
     serializer_class = s.PromotionSerializer
     permission_classes = [ActionPermission]
@@ -109,6 +110,7 @@ class PromotionViewSet(
         "retrieve": VIEW,
         "preview": VIEW,
         "create": MANAGE,
+        "approve": VIEW,
         "apply": VIEW,
         "reject": VIEW,
     }
@@ -134,6 +136,14 @@ class PromotionViewSet(
     def create(self, request: Request) -> Response:
         change_set = promotion.propose_promotion(actor=acting_user(request))
         return Response(s.PromotionSerializer(change_set).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.PromotionSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        change_set = promotion.approve_promotion(
+            change_set=self.get_object(), actor=acting_user(request)
+        )
+        return Response(s.PromotionSerializer(change_set).data)
 
     @extend_schema(request=None, responses=s.PromotionSerializer)
     @action(detail=True, methods=["post"])

@@ -137,8 +137,14 @@ def _fresh_value(environment: str) -> str:
 
 
 def approve_dip_id(*, dip_id: DipId, actor: User, value: str = "") -> DipId:
-    """DCP staff relay the DIP Manager's approval; ``value`` is the issued DIP ID."""
+    """DCP staff relay the DIP Manager's approval; ``value`` is the issued DIP ID. Four eyes:
+    whoever raised the request cannot approve it (another DCP staff member does)."""
     permissions.require(actor, Action.APPROVE_REQUESTS, None)
+    if dip_id.requested_by and dip_id.requested_by.strip().lower() == actor.email.lower():
+        raise invalid(
+            "Four eyes: you raised this DIP ID request; another DCP staff member approves it.",
+            code="four_eyes",
+        )
     value = (value or "").strip() or dip_id.value
     if value:
         validate_dip_id_value(value)

@@ -1,6 +1,7 @@
 """Promote to production: a certified UIT configuration (DIP IDs, channels, nominations,
 interface selections; never keys or certificates) is proposed as a change set with a diff,
-reviewed, and applied by DCP staff."""
+reviewed, and applied by DCP staff — four eyes: one staff member approves it, another applies
+it (``four_eyes`` refusal otherwise)."""
 
 from __future__ import annotations
 
@@ -85,12 +86,45 @@ def propose_promotion(*, actor: User) -> PromotionChangeSet:
     return change_set
 
 
+def _same_person(a: str, b: str) -> bool:
+    return bool(a) and a.strip().lower() == b.strip().lower()
+
+
+def approve_promotion(*, change_set: PromotionChangeSet, actor: User) -> PromotionChangeSet:
+    """The first pair of eyes: a DCP staff member approves the change set; another applies it."""
+    permissions.require(actor, Action.APPROVE_REQUESTS, None)
+    with transaction.atomic():
+        change_set = PromotionChangeSet.objects.select_for_update().get(pk=change_set.pk)
+        if change_set.status != PromotionChangeSet.Status.PROPOSED:
+            raise invalid(f"This change set is {change_set.status}.", code="not_pending")
+        if change_set.approved_by:
+            raise invalid(
+                f"Already approved by {change_set.approved_by}: another DCP staff member "
+                "applies it.",
+                code="already_approved",
+            )
+        change_set.approved_by, change_set.approved_at = actor.email, timezone.now()
+        change_set.save(update_fields=["approved_by", "approved_at"])
+        audit(action="promotion.approved", actor=actor, target=change_set, public_too=True)
+    return change_set
+
+
 def apply_promotion(*, change_set: PromotionChangeSet, actor: User) -> PromotionChangeSet:
     permissions.require(actor, Action.APPROVE_REQUESTS, None)
     with transaction.atomic():
         change_set = PromotionChangeSet.objects.select_for_update().get(pk=change_set.pk)
         if change_set.status != PromotionChangeSet.Status.PROPOSED:
             raise invalid(f"This change set is {change_set.status}.", code="not_pending")
+        if not change_set.approved_by:
+            raise invalid(
+                "Four eyes: another DCP staff member must approve this change set first.",
+                code="four_eyes",
+            )
+        if _same_person(change_set.approved_by, actor.email):
+            raise invalid(
+                "Four eyes: you approved this change set; another DCP staff member applies it.",
+                code="four_eyes",
+            )
         gaps = selectors.certification_gaps("UIT")
         if gaps:
             raise invalid("No longer certified: " + "; ".join(gaps), code="not_certified")
@@ -105,7 +139,7 @@ def apply_promotion(*, change_set: PromotionChangeSet, actor: User) -> Promotion
             actor=actor,
             target=change_set,
             public_too=True,
-            changes={"applied": applied},
+            changes={"applied": applied, "approved_by": change_set.approved_by},
         )
     return change_set
 

@@ -26,6 +26,18 @@ from tests.browser.conftest import (
 pytestmark = pytest.mark.browser
 
 
+def _approve_proposed_promotion(slug: str, email: str) -> None:
+    from django_tenants.utils import tenant_context
+
+    from participants.models import PromotionChangeSet
+    from participants.services import promotion
+    from tenants.models import Tenant, User
+
+    with tenant_context(Tenant.objects.get(slug=slug)):
+        change_set = PromotionChangeSet.objects.get(status=PromotionChangeSet.Status.PROPOSED)
+        promotion.approve_promotion(change_set=change_set, actor=User.objects.get(email=email))
+
+
 def staff_sign_in(page: Any, server: Any, staff: Person) -> None:
     sign_in(page, server, staff)
     page.get_by_label("Code").fill(totp_code(staff.totp_secret or ""))
@@ -228,7 +240,11 @@ def test_onboarding_journey(
     expect(page.get_by_text("Promotion proposed for review.")).to_be_visible()
     expect(page.get_by_role("button", name="Apply")).to_have_count(0)  # staff decide
 
-    # 8. Staff apply the change set; PRD gains the DIP IDs.
+    # 8. Four eyes: a colleague approves the change set, the desk applies it; PRD gains the
+    # DIP IDs. Sessions are per host: the desk hands its sign-in over to the tenant's host.
+    colleague = make_person("ob-colleague", staff_role=StaffRole.DCP_ADMIN, mfa=True)
+    committed(lambda: _approve_proposed_promotion(slug, colleague.email))
+    desk.goto(server.url(f"/switch/?to={slug}"))
     desk.goto(server.url("/setup/promotion/", slug))
     expect(desk.get_by_role("button", name="Apply")).to_be_visible()
     screenshot(desk, "promotion")

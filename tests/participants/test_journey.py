@@ -13,7 +13,7 @@ from participants.models import ApiKey, Channel, DipId, Nomination
 from participants.services import rules
 from tenants.models import Tenant
 from tenants.roles import ClientRole
-from tests.factories import member
+from tests.factories import member, staff
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -163,8 +163,13 @@ def test_full_journey(host_client, dcp_admin, tenant_a):
     change_set = ok(api.post("/api/v1/promotions/"), 201)
     assert {e["dip_id"] for e in change_set["diff"]["dip_ids"]} == {sup_dip["value"], "1700000042"}
     err(api.post(f"/api/v1/promotions/{change_set['id']}/apply/"), 403, "permission_denied")
+    # Four eyes: one DCP staff member approves, another applies.
+    err(staff_api.post(f"/api/v1/promotions/{change_set['id']}/apply/"), 400, "four_eyes")
+    ok(staff_api.post(f"/api/v1/promotions/{change_set['id']}/approve/"))
+    err(staff_api.post(f"/api/v1/promotions/{change_set['id']}/apply/"), 400, "four_eyes")
+    second_api = host_client(gamma, staff())
     assert (
-        ok(staff_api.post(f"/api/v1/promotions/{change_set['id']}/apply/"))["status"] == "applied"
+        ok(second_api.post(f"/api/v1/promotions/{change_set['id']}/apply/"))["status"] == "applied"
     )
     prd = ok(api.get("/api/v1/dip-ids/?environment=PRD"))["results"]
     assert {d["value"] for d in prd} == {sup_dip["value"], "1700000042"}
