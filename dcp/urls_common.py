@@ -8,11 +8,17 @@ from dcp import views as dcp_views
 from evidence import keyview
 from evidence import views as evidence_views
 from tenants import views as tenant_views
-from tenants import views_switch
+from tenants import views_security, views_switch
 from tenants.api.tokens import ApiTokenView
 from tenants.api.views import MeView
 
 common_urlpatterns = [
+    # allauth's TOTP activation, also recording the MFA step in the session (tenants.mfa)
+    path(
+        "accounts/2fa/totp/activate/",
+        views_security.ActivateTotpView.as_view(),
+        name="mfa_activate_totp",
+    ),
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", tenant_views.accept_invitation, name="invitation_accept"),
     path("api/v1/me/", MeView.as_view(), name="api-me"),

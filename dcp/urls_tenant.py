@@ -6,7 +6,8 @@ from rest_framework.routers import DefaultRouter
 from audit.api.views import AuditEventViewSet
 from dcp.api.schema import schema_urlpatterns
 from dcp.urls_common import common_urlpatterns
-from tenants import views
+from tenants import views, views_security
+from tenants.api.security import MfaPolicyView
 from tenants.api.views import CurrentTenantView, InvitationViewSet, MembershipViewSet
 
 router = DefaultRouter()
@@ -18,11 +19,13 @@ urlpatterns = [
     path("", views.tenant_home, name="home"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.member_invite, name="member_invite"),
+    path("members/mfa-policy/", views_security.mfa_policy, name="member_mfa_policy"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
     path("invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("audit/", views.audit_log, name="audit_log"),
     path("api/v1/tenant/", CurrentTenantView.as_view(), name="api-tenant"),
+    path("api/v1/tenant/mfa-policy/", MfaPolicyView.as_view(), name="api-tenant-mfa-policy"),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include("participants.api.urls")),
     path("setup/", include("participants.urls")),

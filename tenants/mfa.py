@@ -24,7 +24,7 @@ from tenants.roles import MFA_REQUIRED_CLIENT_ROLES
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from tenants.models import User
+    from tenants.models import Tenant, User
 
 MFA_METHOD = "mfa"
 # Authenticators that count as a second factor at sign-in (recovery codes only back them up).
@@ -64,3 +64,29 @@ def record_activation(request: HttpRequest, user: Any, authenticator: Authentica
         record_authentication(
             request, user, MFA_METHOD, id=authenticator.pk, type=authenticator.type, activated=True
         )
+
+
+def set_mfa_for_all_members(*, tenant: Tenant, enabled: bool, actor: User) -> Tenant:
+    """A client admin (or DCP admin) extends the MFA requirement to every member of the tenant
+    (or back to the default: client admins and auditors). Takes effect on each member's next
+    request: a session that has not passed MFA is sent to set it up or to sign in again."""
+    from django.db import transaction
+    from django_tenants.utils import tenant_context
+
+    from audit.services import record
+    from tenants.permissions import Action, require
+
+    require(actor, Action.MANAGE_MEMBERS, tenant)
+    with transaction.atomic():
+        before = tenant.mfa_for_all_members
+        tenant.mfa_for_all_members = enabled
+        tenant.save(update_fields=["mfa_for_all_members"])
+        if before != enabled:
+            with tenant_context(tenant):
+                record(
+                    action="tenant.mfa_policy_changed",
+                    actor=actor,
+                    target=tenant,
+                    changes={"mfa_for_all_members": [before, enabled]},
+                )
+    return tenant

@@ -56,11 +56,6 @@ def on_mfa_failed(
 @receiver(mfa_signals.authenticator_added)
 def on_mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
     _audit("auth.mfa_added", request, user, changes={"type": authenticator.type})
-    if request is not None and hasattr(request, "session"):
-        # Activating TOTP took a valid code from it: this session has passed MFA.
-        from tenants.mfa import record_activation
-
-        record_activation(request, user, authenticator)
 
 
 @receiver(mfa_signals.authenticator_removed)
