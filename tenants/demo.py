@@ -15,7 +15,7 @@ from django.db import transaction
 from participants.demo import load_demo_participants
 from tenants import services
 from tenants.models import Membership, Tenant, User
-from tenants.roles import ClientRole, StaffRole
+from tenants.roles import MFA_REQUIRED_CLIENT_ROLES, ClientRole, StaffRole
 
 DEMO_PASSWORD = "opendcp-demo-2026"
 
@@ -30,7 +30,7 @@ class DemoUser:
 
     @property
     def needs_mfa(self) -> bool:
-        return bool(self.staff_role) or self.role == ClientRole.AUDITOR
+        return bool(self.staff_role) or self.role in MFA_REQUIRED_CLIENT_ROLES
 
 
 DEMO_TENANTS = [
