@@ -25,9 +25,14 @@ def test_unknown_host_names_nothing(page: Any, server: Any) -> None:
 def test_other_tenant_is_not_found_for_a_member(page: Any, server: Any, make_person: Any) -> None:
     member = make_person("alpha-only", tenant_slug="alpha", role=ClientRole.CLIENT_ADMIN)
     sign_in(page, server, member, "alpha")
-    response = page.goto(server.url("/", "beta"))
+    # Switching to a tenant one is not a member of: 404, nothing named.
+    response = page.goto(server.url("/switch/?to=beta", "alpha"))
     assert response is not None and response.status == 404
     expect(page.get_by_test_id("not-found")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("Beta Energy")
+    # Sessions are per host: on beta's host they are not signed in at all.
+    page.goto(server.url("/", "beta"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("Beta Energy")
 
 

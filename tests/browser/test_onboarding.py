@@ -244,7 +244,9 @@ def test_onboarding_journey(
     # DIP IDs. Sessions are per host: the desk hands its sign-in over to the tenant's host.
     colleague = make_person("ob-colleague", staff_role=StaffRole.DCP_ADMIN, mfa=True)
     committed(lambda: _approve_proposed_promotion(slug, colleague.email))
-    desk.goto(server.url(f"/switch/?to={slug}"))
+    desk.goto(server.url(f"/tenants/{slug}/"))
+    desk.get_by_test_id("open-tenant").click()
+    expect(desk).to_have_url(server.url("/", slug))
     desk.goto(server.url("/setup/promotion/", slug))
     expect(desk.get_by_role("button", name="Apply")).to_be_visible()
     screenshot(desk, "promotion")
