@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
@@ -74,7 +75,9 @@ def platform_home(request: HttpRequest) -> HttpResponse:
     if not permissions.allowed(user, Action.VIEW_PLATFORM, None):
         memberships = user.memberships.select_related("tenant").order_by("tenant__name")
         if memberships.count() == 1:
-            return HttpResponseRedirect(memberships[0].tenant.url("/"))
+            # Sessions are per host: the switcher hands the sign-in over to the tenant's host.
+            slug = memberships[0].tenant.slug
+            return HttpResponseRedirect(f"{reverse('switch_tenant')}?to={slug}")
         return render(request, "tenants/choose_tenant.html", {"memberships": memberships})
     qs = (
         Tenant.objects.filter(kind=Tenant.Kind.CLIENT)

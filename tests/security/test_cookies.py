@@ -119,3 +119,15 @@ def test_switch_to_a_tenant_one_may_not_enter_is_404(tenant_a, tenant_b):
     _sign_in(alpha, user)
     assert alpha.get("/switch/?to=beta").status_code == 404
     assert alpha.get("/switch/?to=platform").status_code == 404
+
+
+def test_a_one_tenant_member_on_the_platform_host_is_handed_to_their_tenant(tenant_a):
+    user = member(tenant_a, ClientRole.CLIENT_OPERATOR)
+    platform = HostClient(settings.BASE_DOMAIN)
+    _sign_in(platform, user)
+    home = platform.get("/")
+    assert home.status_code == 302 and home["Location"] == "/switch/?to=alpha"
+    target = platform.get(home["Location"])["Location"]
+    alpha = HostClient(tenant_a.primary_host)
+    alpha.get("/" + target.split("/", 3)[3], HTTP_SEC_FETCH_SITE="same-site")
+    assert alpha.get("/").status_code == 200
