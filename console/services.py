@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.services import record
 from console import search
-from console.models import BulkAction, ExceptionComment, ResendRequest, SavedSearch
+from console.models import BulkAction, ExceptionComment, ResendRequest
 from messaging import services as core
 from messaging.models import Message, MessageException
 from messaging.outbound.conf import outbound_settings
@@ -253,19 +253,6 @@ def decide_resend(
             },
         )
     return req
-
-
-# --- saved searches -------------------------------------------------------------------------
-
-
-def save_search(
-    *, name: str, query: search.SearchQuery, user: User, shared: bool = False
-) -> SavedSearch:
-    if not name.strip():
-        raise ConsoleRefused("Give the search a name.")
-    return SavedSearch.objects.create(
-        name=name.strip()[:100], owner=user.email, shared=shared, params=query.to_params()
-    )
 
 
 # --- bulk actions ---------------------------------------------------------------------------

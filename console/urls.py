@@ -8,6 +8,7 @@ urlpatterns = [
     path("export/", views.export, name="export"),
     path("saved/", views.saved_create, name="saved_create"),
     path("saved/<int:pk>/", views.saved_open, name="saved_open"),
+    path("saved/<int:pk>/delete/", views.saved_delete, name="saved_delete"),
     path("bulk/", views.bulk_list, name="bulk_list"),
     path("bulk/new/", views.bulk_new, name="bulk_new"),
     path("bulk/<int:pk>/", views.bulk_detail, name="bulk_detail"),

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages as flash
 from django.db.models import Count, Min
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -27,11 +28,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from console import dashboard, search, services
+from console import saved as saved_searches
 from console.models import BulkAction, ResendRequest, SavedSearch
 from messaging.models import ExceptionCategory, Message, MessageException
 from messaging.services import raw_bytes
 from messaging.states import Direction, State
-from tenants.permissions import Action, acting_user
+from tenants.permissions import Action, PermissionDenied, acting_user
 from tenants.views import requires
 
 EXPORT_FIELDS = (
@@ -82,9 +84,7 @@ def _choices() -> dict[str, Any]:
 def search_page(request: HttpRequest) -> HttpResponse:
     params = _params(request)
     ctx: dict[str, Any] = {"params": params, **_choices()}
-    ctx["saved"] = SavedSearch.objects.filter(owner=acting_user(request).email) | (
-        SavedSearch.objects.filter(shared=True)
-    )
+    ctx["saved"] = saved_searches.visible_to(acting_user(request))
     status = 200
     if any(v for k, v in params.items() if k not in ("after", "csrfmiddlewaretoken")):
         try:
@@ -143,18 +143,25 @@ def export(request: HttpRequest) -> Any:
     return export_response(query, request.GET.get("format", "csv"))
 
 
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return render(request, "errors/forbidden.html", {"action": exc.action}, status=403)
+
+
 @requires(Action.VIEW_MESSAGES)
 @require_POST
 def saved_create(request: HttpRequest) -> HttpResponse:
     try:
         query, _ = search.build_query(QueryDict(request.POST.get("qs", "")))
-        saved = services.save_search(
+        saved = saved_searches.save_search(
             name=request.POST.get("name", ""),
             query=query,
             user=acting_user(request),
+            tenant=request.tenant,  # type: ignore[attr-defined]
             shared=bool(request.POST.get("shared")),
         )
-    except (search.SearchError, services.ConsoleRefused) as exc:
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    except (search.SearchError, saved_searches.SavedSearchRefused) as exc:
         flash.error(request, str(exc))
         return redirect(reverse("console:search"))
     flash.success(request, f"Saved “{saved.name}”.")
@@ -163,10 +170,32 @@ def saved_create(request: HttpRequest) -> HttpResponse:
 
 @requires(Action.VIEW_MESSAGES)
 def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
-    saved = get_object_or_404(SavedSearch, pk=pk)
+    try:  # another person's private search: as if it did not exist
+        saved = saved_searches.get_visible(pk=pk, user=acting_user(request))
+    except SavedSearch.DoesNotExist as exc:
+        raise Http404 from exc
     return redirect(
         reverse("console:search") + "?" + search.SearchQuery.from_params(saved.params).querystring()
     )
+
+
+@requires(Action.VIEW_MESSAGES)
+@require_POST
+def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    try:
+        saved = saved_searches.get_visible(pk=pk, user=user)
+        saved_searches.delete_search(
+            saved=saved,
+            user=user,
+            tenant=request.tenant,  # type: ignore[attr-defined]
+        )
+    except SavedSearch.DoesNotExist as exc:
+        raise Http404 from exc
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    flash.success(request, f"Deleted “{saved.name}”.")
+    return redirect(reverse("console:search"))
 
 
 # --- bulk actions ---------------------------------------------------------------------------

@@ -183,9 +183,19 @@ def mark_failed(pack_id: int, error: str) -> None:
 
 
 def download_token(*, pack: EvidencePack, user: Any) -> str:
-    return signing.dumps(
+    """Issue a download link for ``user`` (audited: who was handed a key to the pack, and for
+    how long; each download is audited again)."""
+    token = signing.dumps(
         {"p": str(pack.public_id), "s": current_schema(), "u": user.pk}, salt=LINK_SALT
     )
+    record(
+        action="evidence.link_issued",
+        actor=user,
+        target=pack,
+        summary=f"download link for pack {pack.public_id}",
+        changes={"expires_in": link_max_age()},
+    )
+    return token
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import record
 from evidence import reconciliation as recon
@@ -309,15 +309,21 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def auditor_access(request: HttpRequest, slug: str) -> HttpResponse:
     """Any host: send a user to a tenant's evidence pages if that tenant granted them access
     (auditor role, other evidence roles, DCP staff); otherwise 404, and the refusal is
-    audited in the platform chain."""
+    audited in the platform chain.
+
+    The request is a POST (the page's form, with its CSRF token): a GET only shows that form
+    and writes nothing, so a link or an image on another site cannot fill the audit log."""
     from django_tenants.utils import schema_context
 
     from tenants.models import Tenant
 
     user = acting_user(request)
+    if request.method != "POST":
+        return render(request, "evidence/access.html", {"slug": slug})
     tenant = Tenant.objects.filter(slug=slug, kind=Tenant.Kind.CLIENT).first()
     if tenant is not None and permissions.allowed(user, Action.VIEW_EVIDENCE, tenant):
         return HttpResponseRedirect(tenant.url("/evidence/"))

@@ -11,8 +11,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from dcp.redirects import safe_next
 from dcpregistry.environments import Environment
 from participants import forms, selectors
 from participants.api.views import channel_csv
@@ -315,7 +317,7 @@ def channel_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "Channel updated.",
     )
-    return redirect(request.POST.get("next") or "participants:channels")
+    return redirect(safe_next(request, request.POST.get("next"), reverse("participants:channels")))
 
 
 @requires(VIEW)

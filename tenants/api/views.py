@@ -165,12 +165,9 @@ class InvitationViewSet(
     def required_actions(self) -> dict[str, Action]:
         if self._tenant is None:
             return {a: Action.MANAGE_STAFF for a in ("list", "retrieve", "create", "revoke")}
-        return {
-            "list": Action.VIEW_MEMBERS,
-            "retrieve": Action.VIEW_MEMBERS,
-            "create": Action.MANAGE_MEMBERS,
-            "revoke": Action.MANAGE_MEMBERS,
-        }
+        # As the members page: pending invitations (emails, roles) are for those who manage
+        # members; viewers see the members, not who has been invited.
+        return {a: Action.MANAGE_MEMBERS for a in ("list", "retrieve", "create", "revoke")}
 
     def get_serializer_class(self) -> type[InvitationSerializer]:
         return InvitationSerializer if self._tenant else StaffInvitationSerializer

@@ -144,12 +144,12 @@ def test_auditor_permissions(tenant_a, tenant_b, seeded, host_client):
     # Tenant B never granted this auditor access: 404 there, and the refusal is audited.
     assert host_client(tenant_b, auditor).get("/evidence/").status_code == 404
     platform = host_client(None, auditor)
-    assert platform.get("/evidence/access/beta/").status_code == 404
+    assert platform.post("/evidence/access/beta/").status_code == 404
     with schema_context("public"):
         assert AuditEvent.objects.filter(
             action="evidence.access_denied", actor_id=auditor.pk, target_repr="beta"
         ).exists()
-    granted = platform.get("/evidence/access/alpha/")
+    granted = platform.post("/evidence/access/alpha/")
     assert granted.status_code == 302 and "/evidence/" in granted["Location"]
     # DCP staff reach every tenant's evidence.
     assert host_client(tenant_b, staff()).get("/evidence/packs/").status_code == 200
