@@ -12,7 +12,7 @@ RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT) DCP_DIP_WEBHOOK_BASE_URL=http://127.0.0.1
   DCP_DIP_BASE_URL_UIT=http://127.0.0.1:$(SANDBOX_PORT)
 LOGDIR := .local/log
 
-.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean test-random totp screenshots backup restore drill-outbound drill-inbound
+.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean test-random totp screenshots backup restore drill-outbound drill-inbound audit
 
 help:
 	@echo "make run    install, start PostgreSQL/Redis/Celery/web, load demo data, print logins"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  run the benchmarks (table + JSON in bench/results/)"
 	@echo "make drill-outbound [N=1000]  outbound fault drill (worker killed, Redis flushed mid-run)"
 	@echo "make drill-inbound [N=500]    inbound fault drill (worker killed, Redis flushed, client endpoint down)"
+	@echo "make audit  pip-audit of requirements.lock (says so and exits 0 when no vulnerability database is reachable)"
 
 .venv/bin/python:
 	python3.11 -m venv .venv || python3 -m venv .venv
@@ -143,3 +144,6 @@ drill-outbound: services
 
 drill-inbound: services
 	$(PY) scripts/drill_inbound.py $(if $(N),--messages $(N))
+
+audit: install
+	.venv/bin/python scripts/dependency_audit.py
