@@ -230,12 +230,14 @@ def record_duplicates(receipt_id: int) -> int:
         environment=receipt.environment,
         transaction_id__in=receipt.duplicate_transaction_ids,
     ):
+        # Our own code, not RCP1006: nothing is wrong with the message and no status is sent
+        # (the same transaction again is the DIP retrying; docs/inbound.md "Duplicates").
         store.open_exception(
             message,
             category=ExceptionCategory.DUPLICATE,
-            code="RCP1006",
+            code="redelivered",
             summary=f"delivered again by the DIP ({message.duplicate_count} repeat(s) so far)",
-            details={"receipt_id": receipt.pk},
+            details={"kind": "transaction", "receipt_id": receipt.pk},
         )
         count += 1
     return count
