@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import random
 import shutil
@@ -106,6 +107,7 @@ class EnvConfig:
     mpan_count: int = 200
     lease_seconds: float = 5.0  # a killed worker's claim is free again after this
     dip_timeout: float = 4.0  # < lease_seconds
+    sandbox_wording: str = "spec"  # "terse": no free text to depend on (drills)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -185,15 +187,7 @@ class OutboundEnv:
     def start(self) -> OutboundEnv:
         self._acquire()
         try:
-            self._create_database()
-            self._run([sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"])
-            self.info = orjson.loads(
-                self._run(
-                    [sys.executable, "-m", "bench.outbound_setup", self.slug, str(self.folder)]
-                )
-                .strip()
-                .splitlines()[-1]
-            )
+            self._prepare_database()
             self.redis().flushdb()
             self._start_sandbox()
             self._spawn(
@@ -263,6 +257,56 @@ class OutboundEnv:
                 os.killpg(proc.pid, signal.SIGKILL) if name == "worker" else proc.kill()
             proc.wait(timeout=5)
 
+    def _prepare_database(self) -> None:
+        """The migrated, set-up database. The first run with the current migrations and setup
+        code does it for real (``migrate_schemas`` + ``bench.outbound_setup``, ~30 s) and keeps
+        a template database and the setup's files; later runs clone the template (~1 s)."""
+        digest = hashlib.sha256(self.slug.encode())
+        for path in sorted(ROOT.glob("*/migrations/*.py")) + sorted(
+            ROOT.glob("*/*/migrations/*.py")
+        ):
+            digest.update(path.read_bytes())
+        digest.update((ROOT / "bench/outbound_setup.py").read_bytes())
+        template = f"opendcp_tpl_{self.slug}_{digest.hexdigest()[:12]}"
+        cache = Path(tempfile.gettempdir()) / f"opendcp-outbound-{template}"
+        with (Path(tempfile.gettempdir()) / f"{template}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # two runs of one slug: one builds, one waits
+            with self._admin_db() as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", [template]
+                ).fetchone()
+            if exists and (cache / "info.json").exists():
+                with self._admin_db() as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+                    conn.execute(f'CREATE DATABASE "{self.database}" TEMPLATE "{template}"')
+                for f in cache.iterdir():
+                    shutil.copy(f, self.folder / f.name)
+                self.info = orjson.loads((cache / "info.json").read_bytes())
+                return
+            self._create_database()
+            self._run([sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"])
+            self.info = orjson.loads(
+                self._run(
+                    [sys.executable, "-m", "bench.outbound_setup", self.slug, str(self.folder)]
+                )
+                .strip()
+                .splitlines()[-1]
+            )
+            with self._admin_db() as conn:
+                for (old,) in conn.execute("SELECT datname FROM pg_database").fetchall():
+                    if str(old).startswith(f"opendcp_tpl_{self.slug}_"):  # an older template
+                        conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{template}" TEMPLATE "{self.database}"')
+            for stale in Path(tempfile.gettempdir()).glob(
+                f"opendcp-outbound-opendcp_tpl_{self.slug}_*"
+            ):
+                shutil.rmtree(stale, ignore_errors=True)
+            cache.mkdir(mode=0o700)
+            for f in self.folder.iterdir():
+                if f.is_file():
+                    shutil.copy(f, cache / f.name)
+            (cache / "info.json").write_bytes(orjson.dumps(self.info))
+
     def _admin_db(self) -> psycopg.Connection[Any]:
         return psycopg.connect(f"{PG}/postgres", autocommit=True)
 
@@ -324,6 +368,8 @@ class OutboundEnv:
                 str(state / "sandbox.db"),
                 "--state-dir",
                 str(state),
+                "--wording",
+                self.config.sandbox_wording,
             ],
         )
 
@@ -470,3 +516,53 @@ class OutboundEnv:
                 "unnest(a.message_ids) AS m(id) WHERE a.status_code = 201"
             ).fetchall()
         return {int(i): t for i, t in rows}
+
+    # --- drills -------------------------------------------------------------------------------
+    def add_fault(self, **spec: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.sandbox_admin("POST", "/admin/faults", json=spec)
+        return result
+
+    def clear_faults(self) -> None:
+        self.sandbox_admin("DELETE", "/admin/faults")
+
+    def availability(self, client: httpx.Client) -> dict[str, Any]:
+        """The client API's view of the DIP (UIT) for this tenant."""
+        r = client.get(
+            f"{self.web}/api/v1/outbound/availability/",
+            params={"environment": "UIT"},
+            headers={"Host": self.host, "Authorization": f"Api-Key {self.info['client_key']}"},
+        )
+        r.raise_for_status()
+        rows: list[dict[str, Any]] = r.json()
+        return rows[0]
+
+    def sandbox_rows(self) -> list[tuple[int, str, str]]:
+        """(rowid, MPAN, SUR) of every message the sandbox accepted from us, in accept order."""
+        db = sqlite3.connect(self.folder / "sandbox" / "sandbox.db")
+        try:
+            rows = db.execute(
+                "SELECT rowid, mpan_core, sender_unique_reference FROM messages "
+                "WHERE sender_dip_id = ? AND origin = 'send' ORDER BY rowid",
+                [self.info["dip_id"]],
+            ).fetchall()
+        finally:
+            db.close()
+        return [(int(r), str(m or ""), str(u)) for r, m, u in rows]
+
+    def platform_messages(self) -> list[tuple[int, str, str, str]]:
+        """(id, SUR, state, MPAN) of every outbound message, in id (= arrival) order."""
+        with self.pg() as conn:
+            rows = conn.execute(
+                "SELECT id, sender_unique_reference, state, mpan_core FROM messaging_message "
+                "WHERE direction = 'outbound' ORDER BY id"
+            ).fetchall()
+        return [(int(i), str(s), str(st), str(m or "")) for i, s, st, m in rows]
+
+    def exceptions(self) -> dict[str, int]:
+        """Open exceptions by "category:code"."""
+        with self.pg() as conn:
+            rows = conn.execute(
+                "SELECT category || ':' || code, count(*) FROM messaging_messageexception "
+                "GROUP BY 1"
+            ).fetchall()
+        return {str(k): int(v) for k, v in rows}

@@ -54,6 +54,7 @@ class Fault:
     expires_at: float | None = None
     times: int | None = None  # hits left; None = unlimited
     code: str | None = None  # reject_batch: the item-specific code for one item
+    retry_after: int = 5  # error/down with status 503: the Retry-After header, seconds
     created_at: float = field(default_factory=time.time)
 
     def active(self, now: float) -> bool:
@@ -79,6 +80,7 @@ class Fault:
             "remaining_seconds": remaining,
             "times": self.times,
             "code": self.code,
+            "retry_after": self.retry_after,
         }
 
 
@@ -96,6 +98,7 @@ class SendEffects:
     delay: float = 0.0
     status: int | None = None  # answer this instead of processing
     drop: bool = False
+    retry_after: int = 5  # seconds, sent with a 503 (a fault's ``retry_after`` overrides)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class Faults:
                 expires_at=time.time() + float(duration) if duration is not None else None,
                 times=int(spec["times"]) if spec.get("times") is not None else None,
                 code=code,
+                retry_after=int(spec.get("retry_after", 5)),
             )
             self._faults[fault.id] = fault
         return fault
@@ -184,17 +188,17 @@ class Faults:
         faults = self._matching("send", dip_id)
         if not faults:
             return SendEffects()
-        delay, status, drop = 0.0, None, False
+        delay, status, drop, retry_after = 0.0, None, False, 5
         for f in faults:
             if f.kind == "delay" and self._hit(f):
                 delay += f.seconds
             elif f.kind == "down":
-                status = 503
+                status, retry_after = 503, f.retry_after
             elif f.kind == "error" and status is None and self._hit(f):
-                status = f.status
+                status, retry_after = f.status, f.retry_after
             elif f.kind == "drop" and self._hit(f):
                 drop = True
-        return SendEffects(delay, status, drop)
+        return SendEffects(delay, status, drop, retry_after)
 
     def for_processing(self, dip_id: str | None) -> ProcessingEffects:
         """``reject_batch`` and ``drop_after`` for a batch that passed validation."""

@@ -73,7 +73,7 @@ async def admit(sb: Sandbox, request: Request) -> tuple[Principal, bytes] | Resp
         await asyncio.sleep(effects.delay)
     if effects.status is not None:
         if effects.status == 503:
-            return Response(b"", 503, headers={"Retry-After": "5"})
+            return Response(b"", 503, headers={"Retry-After": str(effects.retry_after)})
         return Response(b"", effects.status)
     if effects.drop:
         return DroppedResponse()

@@ -13,8 +13,9 @@ status and response codes only (``verdicts``; the table is in docs/outbound.md "
   the message stays queued with back-off.
 * Retryable (408, 5xx, timeouts, connection errors): SENT → QUEUED with exponential back-off
   (full jitter, Retry-After as a floor), *same composition and bytes* next time
-  (``batch_key``), the messages marked ``maybe_at_dip``; the failure counts towards a DIP
-  outage (``availability``). 429: back-off and the environment paused for its Retry-After.
+  (``batch_key``), the messages marked ``maybe_at_dip`` unless the answer says the batch was
+  not processed (503); the failure counts towards a DIP outage (``availability``). 429:
+  back-off and the environment paused for its Retry-After.
 * A message fails (TRANSPORT exception) only ``GIVE_UP_AFTER`` (7 days) after it was queued.
 """
 
@@ -43,6 +44,9 @@ HELD_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # a held entry is never due by it
 _rng = random.Random()
 _CATEGORY_BY_STATUS = {401: ExceptionCategory.CONFIGURATION, 403: ExceptionCategory.SIGNATURE}
 _OUTAGE_STATUSES = frozenset({408, 500, 502, 503, 504})
+# Refusals that say the batch was not processed: a later MSG1006 is not "ours, accepted".
+# No answer at all, 408, 500, 502 and 504 may come after processing: the DIP may hold it.
+_NOT_PROCESSED = frozenset({429, 503})
 
 
 def record(
@@ -57,7 +61,9 @@ def record(
     finished: datetime,
     conf: OutboundSettings,
     worker: str,
+    resend: bool = False,
 ) -> Attempt:
+    """``resend``: the entries are exactly a batch sent before whose answer never came."""
     by_id = {e.message_id: e for e in entries}
     with transaction.atomic():
         attempt = Attempt.objects.create(
@@ -103,14 +109,15 @@ def record(
         elif result.outcome is Outcome.RETRYABLE:
             if result.status_code is None or result.status_code in _OUTAGE_STATUSES:
                 availability.note_failure(environment=env, error=error, conf=conf)
-            _retry(sent, by_id, result, conf, batch_key=attempt.body_sha256, lost=True)
+            lost = result.status_code not in _NOT_PROCESSED
+            _retry(sent, by_id, result, conf, batch_key=attempt.body_sha256, lost=lost)
         else:
             availability.note_answer(environment=env)
             if result.outcome is Outcome.ACCEPTED:
                 txns = _transaction_ids(result, messages)
                 _accept(sent, txns, attempt, conf, reason=f"DIP {result.status_code}")
             elif result.status_code == 400:
-                _refused(sent, by_id, result, attempt, conf)
+                _refused(sent, by_id, result, attempt, conf, resend=resend)
             elif result.status_code == 413:
                 _too_large(sent, by_id, result, attempt, conf)
             else:
@@ -272,11 +279,13 @@ def _refused(
     result: SendResult,
     attempt: Attempt,
     conf: OutboundSettings,
+    *,
+    resend: bool,
 ) -> None:
     """A 400: the whole batch refused, each item with its code (L1 is all-or-nothing)."""
     items = result.response.items if result.response else ()
     sent = [Sent(m.sender_unique_reference, by_id[m.pk].maybe_at_dip) for m in messages]
-    rows = list(zip(messages, classify(sent, items, status=400), strict=True))
+    rows = list(zip(messages, classify(sent, items, status=400, resend=resend), strict=True))
     of = {v: [(m, i) for m, i in rows if i.verdict is v] for v in Verdict}
     _accept(
         [m for m, _ in of[Verdict.ACCEPTED]],
@@ -412,6 +421,7 @@ def not_configured(
             lease_until=None,
             due_at=timezone.now() + timedelta(seconds=delay),
             last_error=reason[:500],
+            batch_key="",  # never sent: not a batch whose answer was lost
         )
 
 

@@ -135,7 +135,13 @@ def nudge(environment: str, dip_id: str, interface_id: str, *, force: bool = Fal
     return True
 
 
-def claim(group: Group, conf: OutboundSettings) -> list[OutboxEntry]:
+class Claimed(list[OutboxEntry]):
+    """Claimed entries; ``resend``: exactly a batch sent before whose answer never came."""
+
+    resend: bool = False
+
+
+def claim(group: Group, conf: OutboundSettings) -> Claimed:
     params: dict[str, Any] = {
         "env": group.environment,
         "dip": group.dip_id,
@@ -154,9 +160,9 @@ def claim(group: Group, conf: OutboundSettings) -> list[OutboxEntry]:
             ids = [row[0] for row in cur.fetchall()]
             if ids:
                 break
-    if not ids:
-        return []
-    return list(OutboxEntry.objects.filter(message_id__in=ids).order_by("message_id"))
+    claimed = Claimed(OutboxEntry.objects.filter(message_id__in=ids).order_by("message_id"))
+    claimed.resend = bool(ids) and sql is _CLAIM_RESEND
+    return claimed
 
 
 def send_group(*, environment: str, dip_id: str, interface_id: str) -> int:
@@ -235,6 +241,7 @@ def send_batch(group: Group, entries: list[OutboxEntry], conf: OutboundSettings)
         finished=started + timedelta(seconds=duration),
         conf=conf,
         worker=WORKER,
+        resend=getattr(entries, "resend", False),
     )
     return len(messages)
 

@@ -61,10 +61,19 @@ def match_items(sent: Sequence[Sent], items: Sequence[ReplyItem]) -> list[ReplyI
     ]
 
 
-def classify(sent: Sequence[Sent], items: Sequence[ReplyItem], *, status: int) -> list[ItemVerdict]:
+def classify(
+    sent: Sequence[Sent], items: Sequence[ReplyItem], *, status: int, resend: bool = False
+) -> list[ItemVerdict]:
     """Per message of a batch the DIP refused with ``status`` (a 400, or any non-retryable
-    refusal that carried a StandardResponse)."""
+    refusal that carried a StandardResponse).
+
+    ``resend``: the batch is exactly one sent before whose answer never came (same
+    composition, same bytes). Had the DIP accepted it then, it would hold *every* item now
+    (L1 is all-or-nothing) and answer ``MSG1006`` for each; so unless every item is
+    ``MSG1006``, the earlier attempt was refused too and a ``MSG1006`` is a genuine duplicate.
+    """
     matched = match_items(sent, items)
+    all_known = all(i is not None and i.code == DUPLICATE_SUR for i in matched)
     out: list[ItemVerdict | None] = []
     for s, item in zip(sent, matched, strict=True):
         code = (item.code if item else None) or ""
@@ -72,7 +81,8 @@ def classify(sent: Sequence[Sent], items: Sequence[ReplyItem], *, status: int) -
         if not code or code in GENERIC:
             out.append(None)  # decided below, once we know whether any item failed on its own
         elif code == DUPLICATE_SUR:
-            verdict = Verdict.ACCEPTED if s.maybe_at_dip else Verdict.DUPLICATE
+            ours = s.maybe_at_dip and (all_known or not resend)
+            verdict = Verdict.ACCEPTED if ours else Verdict.DUPLICATE
             out.append(ItemVerdict(verdict, code, text))
         elif code.startswith("MSG") and code in CODES:
             out.append(ItemVerdict(Verdict.REJECTED, code, text))
