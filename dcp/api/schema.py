@@ -103,6 +103,46 @@ def add_error_responses(
     return result
 
 
+def _created_fields(result: dict[str, Any], response: dict[str, Any]) -> set[str]:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = result["components"]["schemas"].get(ref.rsplit("/", 1)[1], {})
+    return set(schema.get("properties", {}))
+
+
+def add_create_links(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: OpenAPI links from each create (``POST /x/`` →
+    201) to the operations on what it created (``/x/{id}/…``), the response field filling the
+    path parameter. Clients and stateful testing (schemathesis) follow them: create, then read,
+    change, act on the same object."""
+    paths = result.get("paths", {})
+    for path_name, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if not created or not path_name.endswith("/"):
+            continue
+        fields = _created_fields(result, created)
+        links: dict[str, Any] = {}
+        for other, other_ops in paths.items():
+            tail = other[len(path_name) :]
+            if not (other.startswith(path_name) and tail.startswith("{")):
+                continue
+            param = tail[1 : tail.index("}")]
+            if param not in fields or "{" in tail[tail.index("}") :]:
+                continue
+            for method, op in other_ops.items():
+                if method in HTTP_METHODS and op.get("operationId"):
+                    links[op["operationId"]] = {
+                        "operationId": op["operationId"],
+                        "parameters": {param: f"$response.body#/{param}"},
+                    }
+        if links:
+            created["links"] = links
+    return result
+
+
 def schema_urlpatterns(*, urlconf: str, title: str, description: str) -> list[URLPattern]:
     """``/api/schema/`` and ``/api/docs/`` for the host whose URLconf is ``urlconf``."""
     # Imported here: the views build on APIView, whose DEFAULT_SCHEMA_CLASS is this module's.

@@ -2,7 +2,8 @@
 input"): every operation of the client API (as a tenant's client_admin) and of the platform API
 (as DCP staff) is called in-process through Django's WSGI handler with generated input, and
 each answer must be no server error, a documented status code, the documented content type and
-a body that matches the documented schema.
+a body that matches the documented schema — for single calls with valid and invalid input, and
+for stateful sequences that follow the schema's links (create, then act on what was created).
 
 Bounded and reproducible: Hypothesis is derandomized (fixed seed), a few examples per
 operation, no example database; the whole module stays well under a minute on two cores."""
@@ -21,7 +22,7 @@ import werkzeug
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.utils.crypto import get_random_string
 from django_tenants.utils import tenant_context
 from hypothesis import HealthCheck, Phase, given
@@ -50,6 +51,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 MAX_EXAMPLES = 4
+STATEFUL_SCENARIOS, STATEFUL_STEPS = 10, 6
 # Valid input (the documented answers hold) and invalid input (refused with a 4xx, never a 5xx).
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
@@ -150,6 +152,49 @@ def _fuzz(schema: Any, auth: SignedIn) -> tuple[Counter[int], list[str]]:
     return statuses, failures
 
 
+def _stateful(schema: Any, auth: SignedIn, statuses: Counter[int]) -> list[str]:
+    """Sequences of calls that follow the schema's links (create → read/act on what was
+    created, dcp.api.schema.add_create_links), writes kept from step to step."""
+    base = schema.as_state_machine()
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": auth.base_url, "session": auth.session, "headers": auth.headers}
+
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            # Keep what the step wrote, unless the database refused a statement in it.
+            savepoint = transaction.savepoint()
+            response = case.call(**kwargs)
+            try:
+                transaction.savepoint_commit(savepoint)
+            except DatabaseError:
+                transaction.savepoint_rollback(savepoint)
+            statuses[response.status_code] += 1
+            return response
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(response, checks=CHECKS, headers=auth.headers)
+
+    try:
+        Machine.run(
+            settings=hypothesis_settings(
+                max_examples=STATEFUL_SCENARIOS,
+                stateful_step_count=STATEFUL_STEPS,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+                print_blob=False,
+            )
+        )
+    except (Exception, BaseExceptionGroup) as exc:
+        return [f"stateful: {str(exc)[:1500]}"]
+    return []
+
+
 def _seed_tenant(tenant: Any, admin: Any) -> None:
     """Something in the lists, so response bodies with rows are checked too."""
     with tenant_context(tenant):
@@ -178,7 +223,10 @@ def test_tenant_api_schema_holds(tenant_a: Any, wsgi_app: WSGIHandler) -> None:
     schema = _load(wsgi_app, host)
     assert "/api/v1/nominations/" in schema.raw_schema["paths"]
     assert "/api/v1/tenants/" not in schema.raw_schema["paths"]
-    _assert_clean(*_fuzz(schema, SignedIn(wsgi_app, admin, host)))
+    auth = SignedIn(wsgi_app, admin, host)
+    statuses, failures = _fuzz(schema, auth)
+    failures += _stateful(schema, auth, statuses)
+    _assert_clean(statuses, failures)
 
 
 def test_platform_api_schema_holds(public_tenant: Any, wsgi_app: WSGIHandler) -> None:
@@ -191,4 +239,7 @@ def test_platform_api_schema_holds(public_tenant: Any, wsgi_app: WSGIHandler) ->
     for platform_path in ("/api/v1/tenants/", "/api/v1/dcp-ids/", "/api/v1/transfers/"):
         assert platform_path in paths
     assert "/api/v1/onboarding/" in paths and "/api/v1/nominations/" not in paths
-    _assert_clean(*_fuzz(schema, SignedIn(wsgi_app, dcp_admin, host)))
+    auth = SignedIn(wsgi_app, dcp_admin, host)
+    statuses, failures = _fuzz(schema, auth)
+    failures += _stateful(schema, auth, statuses)
+    _assert_clean(statuses, failures)
