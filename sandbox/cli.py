@@ -184,7 +184,8 @@ def fault(args: argparse.Namespace) -> int:
         spec: dict[str, Any] = {"side": args.side, "kind": kind}
         if args.action == "down" and args.side == "delivery" and not args.also_deliveries:
             spec["side"] = "send"
-        for key in ("dip_id", "rate", "status", "seconds", "minutes", "duration", "times"):
+        keys = ("dip_id", "rate", "status", "seconds", "minutes", "duration", "times", "code")
+        for key in (*keys, "retry_after"):
             value = getattr(args, key)
             if value is not None:
                 spec[key] = value
@@ -232,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, help="fault lifetime in minutes")
     p.add_argument("--duration", type=float, help="fault lifetime in seconds")
     p.add_argument("--times", type=int, help="only the next N hits")
+    p.add_argument("--code", help="reject_batch: this code for one item, MSG1000 for the rest")
+    p.add_argument("--retry-after", type=int, help="error/down 503: Retry-After seconds (5)")
     p.add_argument("--also-deliveries", action="store_true", help="down: pause deliveries too")
     p.set_defaults(func=fault)
 
