@@ -423,22 +423,3 @@ def not_configured(
             last_error=reason[:500],
             batch_key="",  # never sent: not a batch whose answer was lost
         )
-
-
-def release_held(*, message_ids: list[int], actor: Any) -> int:
-    """An operator sends held messages again (after checking the unknown code)."""
-    from audit.services import record as audit
-
-    with transaction.atomic():
-        n = OutboxEntry.objects.filter(
-            message_id__in=message_ids, pending=True, held_at__isnull=False
-        ).update(held_at=None, due_at=timezone.now(), solo=True)
-        if n:
-            audit(
-                action="outbound.release_held",
-                actor=actor,
-                target_type="messaging.Message",
-                target_id=",".join(str(i) for i in message_ids)[:200],
-                summary=f"{n} held outbound message(s) released to be sent again",
-            )
-    return n

@@ -9,7 +9,8 @@ items with an *item-specific* code failed; the others carry the generic ``MSG100
 hold from an attempt whose answer we never got, and a genuine duplicate otherwise. A batch
 refused with nothing but generic codes names no culprit: its messages are isolated (each sent
 alone) and one refused alone keeps being retried with back-off up to a limit. A code we do not
-know is never guessed at: the message is held for an operator with an exception.
+know is never guessed at: the message is held for an operator with an exception
+(``held.release_held`` sends it again).
 """
 
 from __future__ import annotations

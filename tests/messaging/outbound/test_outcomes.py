@@ -13,7 +13,7 @@ import pytest
 
 from messaging.models import Message, MessageException
 from messaging.outbound.models import Attempt, OutboxEntry
-from messaging.outbound.services import outcome, sender
+from messaging.outbound.services import held, sender
 from messaging.states import State
 from sandbox.core import Sandbox
 from tests.messaging.outbound.conftest import Rig
@@ -148,6 +148,6 @@ def test_unknown_code_holds_the_message_for_an_operator(rig: Rig, host_client: A
     assert states(ids) == [State.QUEUED] and entry.pending and entry.held_at is not None
     assert MessageException.objects.get().code == "MSG9999"
     assert sender.send_group(environment="UIT", dip_id=rig.dip_id, interface_id="IF-021") == 0
-    assert outcome.release_held(message_ids=[entry.message_id], actor=rig.admin) == 1
+    assert held.release_held(message_ids=[entry.message_id], actor=rig.admin) == 1
     run_until_done(rig)
     assert states(ids) == [State.ACCEPTED]
