@@ -22,6 +22,7 @@ status and response codes only (``verdicts``; the table is in docs/outbound.md "
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -245,10 +246,10 @@ def _requeue(messages: list[Message], reason: str, *, delay: float = 0.0, **fiel
     if not messages:
         return
     core.transition_many(messages, State.QUEUED, actor=ACTOR, reason=reason)
+    fields.setdefault("batch_key", "")
     OutboxEntry.objects.filter(message_id__in=[m.pk for m in messages]).update(
         lease_until=None,
         due_at=timezone.now() + timedelta(seconds=delay),
-        batch_key="",
         last_error=reason[:500],
         **fields,
     )
@@ -308,12 +309,7 @@ def _refused(
         [m for m, _ in of[Verdict.REQUEUE]],
         "batch refused because of another message: sent again without it",
     )
-    _requeue(
-        [m for m, _ in of[Verdict.ISOLATE]],
-        "batch refused with generic codes only: each message sent on its own",
-        solo=True,
-        generic_rejections=F("generic_rejections") + 1,
-    )
+    _isolate([m for m, _ in of[Verdict.ISOLATE]])
     retry = [m for m, _ in of[Verdict.RETRY]]
     over = [
         (m, v)
@@ -332,6 +328,23 @@ def _refused(
             generic_rejections=F("generic_rejections") + 1,
         )
     _hold(of[Verdict.HOLD])
+
+
+def _isolate(messages: list[Message]) -> None:
+    """A batch refused with generic codes only names no culprit: split it in halves, each sent
+    as a batch of its own next (a half of one is ``solo``), so a message the DIP cannot take is
+    cornered in a few POSTs instead of taking its batch down again."""
+    half = (len(messages) + 1) // 2
+    for part in (messages[:half], messages[half:]):
+        if not part:
+            continue
+        _requeue(
+            part,
+            f"batch refused with generic codes only: sent again in a batch of {len(part)}",
+            solo=len(part) == 1,
+            batch_key="" if len(part) == 1 else uuid.uuid4().hex,
+            generic_rejections=F("generic_rejections") + 1,
+        )
 
 
 def _hold(rows: list[tuple[Message, ItemVerdict]]) -> None:

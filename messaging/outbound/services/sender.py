@@ -43,10 +43,13 @@ WORKER = f"{socket.gethostname()}"
 _NUDGE_TTL = 30  # seconds; the flag is cleared by the sender, this only bounds a lost one
 
 # Three ways to claim, tried in this order (each serialised per group, leasing what it takes):
-# 1. a batch sent before whose answer never came: the same entries again (same composition,
-#    same bytes), whatever else is due; 2. an isolated ("solo") entry, alone; 3. due entries in
-#    message order, per-MPAN order kept: an ordered entry waits while an earlier pending one for
-#    its MPAN is in flight, backing off, in another group, isolated or part of a batch to resend.
+# 1. a batch sent before whose answer never came (or a half of a batch refused with generic
+#    codes only): the same entries again (same composition, same bytes), unless one of them
+#    has an earlier pending entry for its MPAN outside the batch;
+# 2. an isolated ("solo") entry, alone;
+# 3. due entries in message order, per-MPAN order kept: an ordered entry waits while an earlier
+#    pending one for its MPAN is in flight, backing off, in another group, isolated or part of
+#    a batch to resend.
 # Claiming marks an entry "maybe at the DIP" if its previous lease ran out unanswered (a worker
 # died mid-send), and tags the claim (batch_key) so that a lost answer resends the same batch.
 _SET = """
@@ -62,7 +65,14 @@ _GROUP = """o.pending AND o.environment = %(env)s AND o.dip_id = %(dip)s
 _CLAIM_RESEND = f"""
 WITH pick AS (
     SELECT o.batch_key FROM messaging_outbound_outboxentry o
-    WHERE {_GROUP} AND o.batch_key <> '' ORDER BY o.message_id LIMIT 1
+    WHERE {_GROUP} AND o.batch_key <> ''
+      AND NOT EXISTS (
+          SELECT 1 FROM messaging_outbound_outboxentry m
+          JOIN messaging_outbound_outboxentry p
+            ON p.mpan_core = m.mpan_core AND p.pending AND p.ordered
+           AND p.message_id < m.message_id AND p.batch_key <> m.batch_key
+          WHERE m.batch_key = o.batch_key AND m.pending AND m.ordered)
+    ORDER BY o.message_id LIMIT 1
 )
 UPDATE messaging_outbound_outboxentry e {_SET}
 FROM pick WHERE e.batch_key = pick.batch_key AND e.pending
