@@ -176,7 +176,13 @@ def create_messages(items: Iterable[NewMessage], *, actor: str, reason: str = ""
 _json_default = DjangoJSONEncoder().default
 
 
-def insert_rows(model: type[models.Model], objs: list[Any], *, returning: bool = True) -> None:
+def insert_rows(
+    model: type[models.Model],
+    objs: list[Any],
+    *,
+    returning: bool = True,
+    ignore_conflicts: bool = False,
+) -> None:
     """``bulk_create`` in one statement with one parameter: the rows as a JSON array, expanded
     by ``jsonb_populate_recordset`` against the table's own row type. Much cheaper than
     Django's per-value array binding for wide rows; ids come back in row order and are set on
@@ -193,6 +199,9 @@ def insert_rows(model: type[models.Model], objs: list[Any], *, returning: bool =
         f"INSERT INTO {table} ({cols}) SELECT {cols} "  # noqa: S608 (quoted model names)
         f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb)"
     )
+    if ignore_conflicts:  # rows that would conflict are skipped (no ids to hand back then)
+        sql += " ON CONFLICT DO NOTHING"
+        returning = False
     payload = orjson.dumps(rows, default=_json_default).decode()
     with connection.cursor() as cur:
         if not returning:
@@ -317,6 +326,89 @@ def transition_many(
                 if m.direction == Direction.OUTBOUND
             )
     return moved
+
+
+def settle_many(
+    rows: list[tuple[Message, str, str, dict[str, Any]]], *, actor: str, at: datetime
+) -> list[Message]:
+    """Bulk ``transition()`` for inbound processing: each row is (message, to_state, reason,
+    extra column values). One UPDATE guarded by each message's current state (a message moved
+    by someone else is left alone) and one INSERT of the Transition rows. Returns the moved
+    messages (updated in memory). No feed events: only outbound moves emit them here."""
+    for m, to_state, _, _ in rows:
+        if not can_move(m.direction, m.state, to_state):
+            raise IllegalTransition(m, to_state)
+    if not rows:
+        return []
+    payload = [
+        {"id": m.pk, "from": m.state, "to": to, **{k: v for k, v in extra.items()}}
+        for m, to, _, extra in rows
+    ]
+    columns = sorted({k for _, _, _, extra in rows for k in extra})
+    meta = {f.column: f for f in Message._meta.concrete_fields}
+    q = connection.ops.quote_name
+    sets = "".join(f", {q(c)} = r.{q(c)}" for c in columns)
+    types = "".join(f", {q(c)} {meta[c].db_type(connection)}" for c in columns)
+    sql = (
+        f"UPDATE messaging_message m SET state = r.to, state_changed_at = %s{sets} "  # noqa: S608
+        f'FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, "from" text, "to" text{types}) '
+        'WHERE m.id = r.id AND m.state = r."from" RETURNING m.id'
+    )
+    with transaction.atomic(savepoint=False), connection.cursor() as cur:
+        cur.execute(sql, [at, orjson.dumps(payload, default=_json_default).decode()])
+        moved_ids = {r[0] for r in cur.fetchall()}
+        moved = [(m, to, reason) for m, to, reason, _ in rows if m.pk in moved_ids]
+        insert_rows(
+            Transition,
+            [
+                Transition(
+                    message=m,
+                    from_state=m.state,
+                    to_state=to,
+                    at=at,
+                    actor=actor,
+                    reason=reason[:500],
+                    details={},
+                )
+                for m, to, reason in moved
+            ],
+            returning=False,
+        )
+    for m, to, _ in moved:
+        m.state, m.state_changed_at = to, at
+    return [m for m, _, _ in moved]
+
+
+def open_exceptions(items: list[tuple[Message, dict[str, Any]]], *, at: datetime) -> int:
+    """Bulk ``open_exception()``: (message, fields: category, summary, code, details); an
+    identical open one (same message, category and code) is reused, as there."""
+    if not items:
+        return 0
+    for _, f in items:
+        ExceptionCategory(f["category"])  # validates
+    existing = set(
+        MessageException.objects.filter(
+            message_id__in={m.pk for m, _ in items}, status=MessageException.Status.OPEN
+        ).values_list("message_id", "category", "code")
+    )
+    new: list[MessageException] = []
+    for m, f in items:
+        key = (m.pk, f["category"], f.get("code", ""))
+        if key in existing:
+            continue
+        existing.add(key)
+        new.append(
+            MessageException(
+                message=m,
+                category=f["category"],
+                code=f.get("code", ""),
+                summary=f["summary"][:500],
+                details=f.get("details") or {},
+                opened_at=at,
+            )
+        )
+    insert_rows(MessageException, new, returning=False)
+    return len(new)
 
 
 def is_final(message: Message) -> bool:

@@ -67,7 +67,16 @@ def _channel_interface(raw_id: int) -> str | None:
 
 
 def process_messages(message_ids: Iterable[int]) -> int:
-    """Validate and settle each message still ``received``; returns how many moved."""
+    """Validate and settle each message still ``received``; returns how many moved. In batches
+    (``messaging.inbound.batch``); a batch that fails is retried here one message at a time."""
+    from messaging.inbound.batch import process_batch
+
+    return process_batch(message_ids)
+
+
+def process_one_by_one(message_ids: Iterable[int]) -> int:
+    """The per-message path: each message in its own transaction, a failure logged and left
+    ``received`` for the sweeper (the fallback for a batch that failed)."""
     messages = list(
         Message.objects.select_related("raw")
         .filter(pk__in=list(message_ids), direction=Direction.INBOUND, state=State.RECEIVED)
@@ -81,18 +90,19 @@ def process_messages(message_ids: Iterable[int]) -> int:
         if message.raw_id not in channels:
             channels[message.raw_id] = _channel_interface(message.raw_id)
         try:
-            moved += _process(message, cache, channels[message.raw_id], policies)
+            moved += settle_one(message, cache, channels[message.raw_id], policies)
         except Exception:
             log.exception("inbound: processing message %s failed; the sweeper retries", message.pk)
     return moved
 
 
-def _process(
+def settle_one(
     message: Message,
     cache: dict[int, list[Any]],
     channel_interface: str | None,
     policies: replies.Policies | None = None,
 ) -> int:
+    """Validate and settle one ``received`` message (duplicate checks under their locks)."""
     m = dip_message(message, cache)
     digest = duplicates.payload_digest(m.item)  # computed once, stored below
     ctx = ValidationContext(
@@ -112,7 +122,7 @@ def _process(
         if original is not None:
             return _duplicate_reference(message, original, m, digest, policies, now)
         suspect = duplicates.content_original(message, m, digest)
-        message.findings = [_finding(f) for f in result.findings][:100]
+        message.findings = [finding_dict(f) for f in result.findings][:100]
         Message.objects.filter(pk=message.pk).update(
             findings=message.findings, payload_digest=digest
         )
@@ -163,7 +173,7 @@ def _duplicate_reference(
     return 1
 
 
-def _finding(f: Finding) -> dict[str, Any]:
+def finding_dict(f: Finding) -> dict[str, Any]:
     return {
         "code": f.code,
         "severity": str(f.severity),
@@ -173,7 +183,7 @@ def _finding(f: Finding) -> dict[str, Any]:
     }
 
 
-def _sender_time(message: Message) -> str:
+def sender_time(message: Message) -> str:
     s1 = message.common_block.get("S1") if isinstance(message.common_block, dict) else None
     value = s1.get("senderTimestamp") if isinstance(s1, dict) else None
     return value if isinstance(value, str) else ""
@@ -182,10 +192,10 @@ def _sender_time(message: Message) -> str:
 def _check_order(message: Message) -> None:
     """A message older (by sender time) than one already received for the same MPAN and
     interface arrived out of order: flag it for the client (it is still delivered)."""
-    mine = _sender_time(message)
+    mine = sender_time(message)
     if not message.mpan_core or not mine:
         return
-    mine_at = _parse(mine)
+    mine_at = parse_time(mine)
     newer = (
         Message.objects.filter(
             direction=Direction.INBOUND,
@@ -201,7 +211,7 @@ def _check_order(message: Message) -> None:
             (common.get("S1") or {}).get("senderTimestamp") if isinstance(common, dict) else None
         )
         if isinstance(theirs, str) and mine_at is not None:
-            theirs_at = _parse(theirs)
+            theirs_at = parse_time(theirs)
             if theirs_at is not None and theirs_at > mine_at:
                 store.open_exception(
                     message,
@@ -212,7 +222,7 @@ def _check_order(message: Message) -> None:
                 return
 
 
-def _parse(text: str) -> Any:
+def parse_time(text: str) -> Any:
     try:
         return parse_timestamp(text)
     except (ValueError, TypeError):

@@ -36,6 +36,7 @@ from dip.responses import StandardResponseBody
 from messaging.inbound.dipconn import NotConfigured, client_for
 from messaging.inbound.models import ReplyMode, StatusReply, StatusReplyPolicy
 from messaging.models import Message
+from messaging.services import insert_rows
 from tenants.permissions import Action
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,50 @@ def queue_reply(
     if created and withheld:  # our L4 response is the decision that none is owed
         metrics.observe_l4_response(_since(message.created, now), interface=message.interface_id)
     return reply
+
+
+def queue_replies(
+    entries: list[tuple[Message, StandardResponseBody, str]],
+    *,
+    policies: Policies,
+    now: datetime,
+) -> int:
+    """:func:`queue_reply` for a processed batch ((message, item, code) each), in one INSERT;
+    a message that already has its reply keeps it (the first decision stands). Returns how
+    many are pending (to send)."""
+    have = set(
+        StatusReply.objects.filter(message_id__in=[m.pk for m, _, _ in entries]).values_list(
+            "message_id", flat=True
+        )
+    )
+    entries = [e for e in entries if e[0].pk not in have]
+    rows: list[StatusReply] = []
+    for message, item, code in entries:
+        mode = policies.mode_for(message.interface_id)
+        withheld = code == SUCCESS and mode != ReplyMode.ALL
+        rows.append(
+            StatusReply(
+                message=message,
+                dip_id=message.dip_id,
+                environment=message.environment,
+                code=code,
+                body=item.to_dict(),
+                mode=mode,
+                state=StatusReply.State.WITHHELD if withheld else StatusReply.State.PENDING,
+                next_attempt_at=now,
+                created=now,
+            )
+        )
+    insert_rows(StatusReply, rows, ignore_conflicts=True)
+    pending = 0
+    for (message, _, _), reply in zip(entries, rows, strict=True):
+        if reply.state == StatusReply.State.WITHHELD:
+            metrics.observe_l4_response(
+                _since(message.created, now), interface=message.interface_id
+            )
+        else:
+            pending += 1
+    return pending
 
 
 def _since(start: datetime | None, now: datetime) -> float:
