@@ -75,6 +75,11 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--max-calls", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=random.getrandbits(24))
+    ap.add_argument(
+        "--distinct",
+        metavar="RECIPIENT_DIP_ID",
+        help="valid messages for this recipient, 500 MPANs, no two alike (processing benches)",
+    )
     a = ap.parse_args()
     identity = SigningIdentity.from_pem(
         key_pem=Path(a.key).read_bytes(), cert_pem=Path(a.cert).read_bytes()
@@ -82,7 +87,13 @@ def main() -> None:
     calls = (int(a.rate * a.duration / a.batch) if a.rate else a.max_calls) or 1
     calls = min(calls, a.max_calls)
     prepared = []
-    for body in bodies(calls, a.batch, a.periods, a.seed):
+    if a.distinct:
+        from bench.inbound_process import bodies as distinct
+
+        made = distinct(calls * a.batch, a.distinct, a.batch, a.seed)
+    else:
+        made = bodies(calls, a.batch, a.periods, a.seed)
+    for body in made:
         h = sign_request(method="POST", url=a.url, body=body, identity=identity)
         h["Content-Type"] = "application/json"
         prepared.append((body, h))

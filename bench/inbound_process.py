@@ -60,7 +60,9 @@ def bodies(n_messages: int, recipient: str, batch: int = 10, seed: int = 11) -> 
             )
             item["payload"]["CommonBlock"]["A0"]["primaryRecipients"] = [recipient]
             s1 = item["payload"]["CommonBlock"]["S1"]
-            s1["senderUniqueReference"] = f"{s1['senderUniqueReference'].rsplit('-', 1)[0]}-P{i}"
+            s1["senderUniqueReference"] = (
+                f"{s1['senderUniqueReference'].rsplit('-', 1)[0]}-P{seed:x}x{i}"
+            )
             stamp = start.isoformat()
             items.append(
                 stamp_d0(
@@ -122,7 +124,7 @@ def main() -> None:
     env = InboundEnv("bench_process", 6)
     trust_files(env.folder)
     env.extra_env["DCP_DIP_TRUST_ROOTS"] = str(env.folder / "ca.pem")
-    env.extra_env["INBOUND_SEND_L4_STATUS"] = "0"
+    env.extra_env["DCP_INBOUND_SEND_L4_STATUS"] = "0"
     with env:
         setup = env.create_database()
         os.environ.update(env.env)
@@ -148,7 +150,9 @@ def main() -> None:
         t0 = time.perf_counter()
         for body in bodies(a.messages, setup["dip_id"]):
             h = sign_request(method="POST", url=url, body=body, identity=identity)
-            headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in h.items()}
+            headers: dict[str, Any] = {
+                f"HTTP_{k.upper().replace('-', '_')}": v for k, v in h.items()
+            }
             r = client.post(
                 f"/dip/inbound/{setup['token']}/", body, content_type="application/json", **headers
             )
