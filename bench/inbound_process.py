@@ -109,6 +109,20 @@ def floor(ids: list[int]) -> None:
                 )
 
 
+def explain(ids: list[int]) -> None:
+    from django.db import connection
+
+    from messaging.inbound.batch import NEWER_SQL
+    from messaging.models import Message
+
+    rows = list(Message.objects.filter(pk__in=ids).values_list("id", "mpan_core", "interface_id"))
+    with connection.cursor() as cur:
+        cur.execute(
+            "EXPLAIN (ANALYZE, BUFFERS) " + NEWER_SQL, [list(c) for c in zip(*rows, strict=True)]
+        )
+        print("\n".join(r[0] for r in cur.fetchall()))
+
+
 def timed(fn: Any, *args: Any) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     fn(*args)
@@ -119,6 +133,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=20000)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the order check")
+    ap.add_argument(
+        "--per-message", action="store_true", help="the one-by-one path (the previous design)"
+    )
     ap.add_argument("--top", type=int, default=40)
     a = ap.parse_args()
     env = InboundEnv("bench_process", 6)
@@ -161,8 +179,11 @@ def main() -> None:
         with schema_context(setup["schema"]):
             ids = list(Message.objects.order_by("id").values_list("id", flat=True))
             floor_wall, floor_cpu = timed(floor, ids)
+            if a.explain:
+                explain(ids[-250:])
+            process = processing.process_messages
             with CaptureQueriesContext(connection) as q:
-                processing.process_messages(ids[:TASK])
+                (processing.process_one_by_one if a.per_message else process)(ids[:TASK])
             statements = len(q.captured_queries)
             rest = ids[TASK:]
             prof = cProfile.Profile() if a.profile else None
@@ -170,8 +191,9 @@ def main() -> None:
             def full() -> None:
                 if prof:
                     prof.enable()
+                settle = processing.process_one_by_one if a.per_message else process
                 for start in range(0, len(rest), TASK):
-                    processing.process_messages(rest[start : start + TASK])
+                    settle(rest[start : start + TASK])
                 if prof:
                     prof.disable()
 

@@ -194,6 +194,10 @@ def _maybe_duplicates(prepared: list[Prepared]) -> set[int]:
     return out
 
 
+# Walks ``msg_mpan`` (mpan_core, id) backwards from each message: the ORDER BY is that index's,
+# and the interface test is kept out of the index conditions — on a freshly loaded table the
+# planner otherwise took (interface_id, id) and filtered every earlier message of the interface
+# (0.9 ms per message at 5k, growing with the table; see bench.inbound_process --explain).
 NEWER_SQL = """
 SELECT b.id, x.public_id, x.ts
 FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS b(id, mpan, iface)
@@ -202,9 +206,9 @@ CROSS JOIN LATERAL (
            CASE WHEN jsonb_typeof(m.common_block->'S1'->'senderTimestamp') = 'string'
                 THEN m.common_block->'S1'->>'senderTimestamp' END AS ts
     FROM messaging_message m
-    WHERE m.direction = 'inbound' AND m.mpan_core = b.mpan AND m.interface_id = b.iface
-      AND m.id < b.id
-    ORDER BY m.id DESC LIMIT 20
+    WHERE m.mpan_core = b.mpan AND m.id < b.id
+      AND (m.direction = 'inbound' AND m.interface_id = b.iface) IS TRUE
+    ORDER BY m.mpan_core DESC, m.id DESC LIMIT 20
 ) AS x
 ORDER BY b.id, x.id DESC
 """
