@@ -87,7 +87,7 @@ def _chunk(ids: list[int]) -> int:
         prepared = [_prepare(m, cache, channels[m.raw_id]) for m in messages]
         _lock_all(prepared)
         suspects = _maybe_duplicates(prepared)
-        newer = _newer_elsewhere(messages)
+        newer = newer_elsewhere(messages)
         moved, todo = 0, list[Prepared]()
         for p in prepared:
             if p.message.pk in suspects:
@@ -214,7 +214,7 @@ ORDER BY b.id, x.id DESC
 """
 
 
-def _newer_elsewhere(messages: list[Message]) -> dict[int, tuple[str, str, str]]:
+def newer_elsewhere(messages: list[Message]) -> dict[int, tuple[str, str, str]]:
     """``processing._check_order`` for the chunk: message pk → (its sender time, the newer
     message's public id, that one's sender time), for those that arrived out of order."""
     mine = {m.pk: processing.sender_time(m) for m in messages}

@@ -192,34 +192,17 @@ def sender_time(message: Message) -> str:
 def _check_order(message: Message) -> None:
     """A message older (by sender time) than one already received for the same MPAN and
     interface arrived out of order: flag it for the client (it is still delivered)."""
-    mine = sender_time(message)
-    if not message.mpan_core or not mine:
-        return
-    mine_at = parse_time(mine)
-    newer = (
-        Message.objects.filter(
-            direction=Direction.INBOUND,
-            mpan_core=message.mpan_core,
-            interface_id=message.interface_id,
-            id__lt=message.pk,
+    from messaging.inbound.batch import newer_elsewhere  # the same query as a batch's
+
+    hit = newer_elsewhere([message]).get(message.pk)
+    if hit is not None:
+        mine, public_id, theirs = hit
+        store.open_exception(
+            message,
+            category=ExceptionCategory.OUT_OF_ORDER,
+            summary=f"sent {mine}, after message {public_id} sent {theirs} arrived",
+            details={"newer_message": public_id},
         )
-        .order_by("-id")
-        .values_list("public_id", "common_block")[:20]
-    )
-    for public_id, common in newer:
-        theirs = (
-            (common.get("S1") or {}).get("senderTimestamp") if isinstance(common, dict) else None
-        )
-        if isinstance(theirs, str) and mine_at is not None:
-            theirs_at = parse_time(theirs)
-            if theirs_at is not None and theirs_at > mine_at:
-                store.open_exception(
-                    message,
-                    category=ExceptionCategory.OUT_OF_ORDER,
-                    summary=f"sent {mine}, after message {public_id} sent {theirs} arrived",
-                    details={"newer_message": str(public_id)},
-                )
-                return
 
 
 def parse_time(text: str) -> Any:
