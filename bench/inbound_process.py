@@ -5,9 +5,9 @@ Creates its own database (``opendcp_bench_process``, dropped at the end; Redis d
 of 10; 500 MPANs, distinct content, so no duplicate rule fires), then, in this one process
 (one core for the Python side; PostgreSQL runs beside it):
 
-* floor: a minimal validate + update loop over the same backlog — parse each raw body once,
-  ``validate_message`` each element, one ``UPDATE … FROM jsonb_to_recordset`` of the findings
-  per 250 messages (the state untouched);
+* floor: a minimal validate + update loop over the same backlog — read and parse each raw body
+  once, ``validate_message`` each element, one ``UPDATE … FROM jsonb_to_recordset`` of the
+  findings per 250 messages (the state untouched);
 * full: ``messaging.inbound.processing.process_messages`` in tasks of 500 ids (what the
   nudge and the sweeper enqueue): claim, L2-L4, duplicate checks, out-of-order check,
   transitions, exceptions, status replies.
@@ -85,17 +85,18 @@ def floor(ids: list[int]) -> None:
     from dip.envelope import parse_batch
     from dip.validation import ValidationContext, validate_message
     from messaging import services as store
-    from messaging.models import Message
+    from messaging.models import Message, RawBody
 
     for start in range(0, len(ids), FLOOR_CHUNK):
         chunk = ids[start : start + FLOOR_CHUNK]
         with transaction.atomic():
-            rows = list(Message.objects.select_related("raw").filter(pk__in=chunk).order_by("id"))
-            parsed: dict[int, Any] = {}
+            rows = list(Message.objects.filter(pk__in=chunk).order_by("id"))
+            parsed: dict[int, Any] = {
+                raw.pk: parse_batch(store.raw_bytes(raw), side=Side.RCP).messages
+                for raw in RawBody.objects.filter(pk__in={m.raw_id for m in rows})
+            }
             out = []
             for m in rows:
-                if m.raw_id not in parsed:
-                    parsed[m.raw_id] = parse_batch(store.raw_bytes(m.raw), side=Side.RCP).messages
                 item = parsed[m.raw_id][m.raw_index or 0]
                 ctx = ValidationContext(side=Side.RCP, environment=m.environment, now=m.created)
                 result = validate_message(item, ctx)

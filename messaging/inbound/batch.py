@@ -41,7 +41,7 @@ from messaging import services as store
 from messaging.inbound import duplicates, processing
 from messaging.inbound import status as replies
 from messaging.inbound.models import InboundReceipt
-from messaging.models import ExceptionCategory, Message
+from messaging.models import ExceptionCategory, Message, RawBody
 from messaging.states import Direction, State
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,7 @@ def process_batch(message_ids: Iterable[int]) -> int:
 def _chunk(ids: list[int]) -> int:
     with transaction.atomic():
         messages = list(
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("raw")
+            Message.objects.select_for_update(skip_locked=True)
             .filter(pk__in=ids, direction=Direction.INBOUND, state=State.RECEIVED)
             .order_by("id")
         )
@@ -83,7 +82,7 @@ def _chunk(ids: list[int]) -> int:
         now = timezone.now()
         policies = replies.Policies.load()
         channels = _channels({m.raw_id for m in messages})
-        cache: dict[int, list[Any]] = {}
+        cache = _raw_items({m.raw_id for m in messages})
         prepared = [_prepare(m, cache, channels[m.raw_id]) for m in messages]
         _lock_all(prepared)
         suspects = _maybe_duplicates(prepared)
@@ -99,6 +98,15 @@ def _chunk(ids: list[int]) -> int:
                 todo.append(p)
         moved += _settle(todo, newer, policies, now)
     return moved
+
+
+def _raw_items(raw_ids: set[int]) -> dict[int, list[Any]]:
+    """Each callback's array elements, its raw body read and parsed once for the chunk (not
+    once per message, as a join from every message row would read it)."""
+    cache: dict[int, list[Any]] = {}
+    for raw in RawBody.objects.filter(pk__in=raw_ids):
+        processing.raw_items(raw, cache)
+    return cache
 
 
 def _channels(raw_ids: set[int]) -> dict[int, str | None]:

@@ -46,7 +46,7 @@ def category_for(finding: Finding) -> str:
     return ExceptionCategory.BUSINESS_RULE
 
 
-def _items(raw: RawBody, cache: dict[int, list[Any]]) -> list[Any]:
+def raw_items(raw: RawBody, cache: dict[int, list[Any]]) -> list[Any]:
     if raw.pk not in cache:
         batch = parse_batch(store.raw_bytes(raw), side=Side.RCP, max_bytes=1 << 40)
         cache[raw.pk] = [m.item for m in batch.messages]
@@ -55,7 +55,10 @@ def _items(raw: RawBody, cache: dict[int, list[Any]]) -> list[Any]:
 
 def dip_message(message: Message, cache: dict[int, list[Any]] | None = None) -> DipMessage:
     """The array element this message came as, from the stored raw bytes."""
-    items = _items(message.raw, {} if cache is None else cache)
+    if cache is not None and message.raw_id in cache:  # a batch loads each raw body once
+        items = cache[message.raw_id]
+    else:
+        items = raw_items(message.raw, {} if cache is None else cache)
     index = message.raw_index or 0
     return DipMessage(items[index] if index < len(items) else None, index)
 
