@@ -21,6 +21,7 @@ help:
 	@echo "make test-random  the suite in random order (flake hunt; see docs/development.md)"
 	@echo "make bench  run the benchmarks (table + JSON in bench/results/)"
 	@echo "make drill-outbound [N=1000]  outbound fault drill (worker killed, Redis flushed mid-run)"
+	@echo "make drill-outbound-outage [OUTAGE=20]  time-compressed 72 h DIP outage drill"
 	@echo "make drill-inbound [N=500]    inbound fault drill (worker killed, Redis flushed, client endpoint down)"
 	@echo "make audit  pip-audit of requirements.lock (says so and exits 0 when no vulnerability database is reachable)"
 
@@ -141,6 +142,9 @@ restore: services
 
 drill-outbound: services
 	$(PY) scripts/drill_outbound.py $(if $(N),--messages $(N))
+
+drill-outbound-outage: services
+	$(PY) scripts/drill_outbound.py --outage $(or $(OUTAGE),20) $(if $(N),--messages $(N))
 
 drill-inbound: services
 	$(PY) scripts/drill_inbound.py $(if $(N),--messages $(N))
