@@ -12,7 +12,7 @@ RUN_ENV := DCP_PUBLIC_PORT=$(WEB_PORT) DCP_DIP_WEBHOOK_BASE_URL=http://127.0.0.1
   DCP_DIP_BASE_URL_UIT=http://127.0.0.1:$(SANDBOX_PORT)
 LOGDIR := .local/log
 
-.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean test-random totp screenshots backup restore drill-outbound drill-inbound audit
+.PHONY: help install deps services check migrate demo run stop stop-procs test lint typecheck pytest bench clean test-random totp screenshots backup restore drill-outbound drill-outbound-outage drill-inbound audit
 
 help:
 	@echo "make run    install, start PostgreSQL/Redis/Celery/web, load demo data, print logins"
