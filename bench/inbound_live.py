@@ -12,7 +12,9 @@ backlog to drain and read, from the database:
   policy). The DIP send itself is not part of this run (no DIP status endpoint here; the
   sender picks queued replies up on the processing task's commit);
 * the acknowledgement latency the load generator saw meanwhile (the webhook's p99 with the
-  worker processing the same traffic).
+  worker processing the same traffic);
+* with a client endpoint (a local server answering 204; ``--no-client`` leaves it out): the
+  push latency, received → the client system got the event.
 
 Prints one JSON line.
 """
@@ -23,13 +25,39 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import psycopg
 
-from bench.inbound_env import PG, InboundEnv
+from bench.inbound_env import PG, InboundEnv, free_port
 from bench.sections.inbound import trust_files
+
+
+class Client:
+    """The client system: answers 204 to every push, notes when each message arrived."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        seen = self.at
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                message_id = str(json.loads(body).get("data", {}).get("message_id"))
+                seen.setdefault(message_id, time.time())
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -44,14 +72,16 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--drain-timeout", type=float, default=300.0)
+    ap.add_argument("--no-client", action="store_true", help="no client endpoint (no pushes)")
     a = ap.parse_args()
+    client = None if a.no_client else Client()
     env = InboundEnv("bench_live", 7)
     folder = env.folder
     trust_files(folder)
     env.extra_env["DCP_DIP_TRUST_ROOTS"] = str(folder / "ca.pem")
     env.extra_env["DCP_INBOUND_SEND_L4_STATUS"] = "0"
     with env:
-        setup = env.create_database()
+        setup = env.create_database(*(["--endpoint-url", client.url] if client else []))
         env.start_web()
         env.start_worker()
         url = f"{env.web}/dip/inbound/{setup['token']}/"
@@ -88,6 +118,15 @@ def main() -> None:
                     break
                 time.sleep(0.5)
             left, total = row
+            while client is not None and len(client.at) < total and time.monotonic() < deadline:
+                time.sleep(0.5)
+            created: dict[str, float] = dict(
+                conn.execute(
+                    f"SELECT public_id::text, extract(epoch FROM created) "
+                    f"FROM {schema}.messaging_message WHERE id > %s",
+                    [after],
+                ).fetchall()
+            )
             rows = conn.execute(
                 f"SELECT extract(epoch FROM r.created - m.created) "
                 f"FROM {schema}.messaging_inbound_statusreply r "
@@ -100,6 +139,9 @@ def main() -> None:
                 ).fetchall()
             )
     delays = [float(r[0]) for r in rows]
+    pushes = [
+        at - float(created[m]) for m, at in (client.at if client else {}).items() if m in created
+    ]
     print(
         json.dumps(
             {
@@ -115,6 +157,9 @@ def main() -> None:
                 "l4_p90_s": round(pct(delays, 90), 3),
                 "l4_max_s": round(max(delays, default=0.0), 3),
                 "states": states,
+                "pushed": len(pushes),
+                "push_p50_s": round(pct(pushes, 50), 3),
+                "push_p90_s": round(pct(pushes, 90), 3),
             }
         )
     )

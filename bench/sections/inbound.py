@@ -87,8 +87,8 @@ def _processing(quick: bool) -> list[Row]:
     """Processing (L2-L4, duplicate and order checks, transitions, exceptions, status
     decisions) from a backlog, in one process, beside a validate + update floor
     (``bench.inbound_process``); then 100 msg/s offered with the worker (2 processes) on the
-    same box: our L4 response time and the webhook's ack p99 meanwhile
-    (``bench.inbound_live``)."""
+    same box and a client endpoint taking pushes: our L4 response time, the webhook's ack p99
+    and the push latency meanwhile (``bench.inbound_live``)."""
     backlog = _script("bench.inbound_process", "--messages", "5000" if quick else "20000")
     live = _script("bench.inbound_live", "--rate", "100", "--duration", "20" if quick else "60")
     per_core = backlog["full_msgs_per_cpu_s"]
@@ -131,6 +131,13 @@ def _processing(quick: bool) -> list[Row]:
             "ms",
             target=f"<= 50 ms ({'meets' if ack_ok else 'BELOW'})",
             extra={"p50_ms": live["ack_p50_ms"], "l4_p50_ms": live["l4_p50_s"] * 1000},
+        ),
+        Row(
+            SECTION,
+            "client push p90, received -> client endpoint got it, same run",
+            live["push_p90_s"] * 1000,
+            "ms",
+            extra={"p50_ms": live["push_p50_s"] * 1000, "pushed": live["pushed"]},
         ),
     ]
 
