@@ -21,8 +21,9 @@ TENANT_SLUGS = ("alpha", "beta")
 
 # Tests that share an expensive package- or module-scoped fixture (a gunicorn + chromium, a
 # sandbox with its PKI, a 100k-message tenant) run on one xdist worker, so the fixture is built
-# once per run rather than once per worker (`make test` runs pytest with --dist loadgroup);
-# every other test is balanced across workers one by one.
+# once per run rather than once per worker; every other test is balanced across workers one by
+# one. `make test` runs pytest with --dist loadgroup, which this conftest's scheduler serves
+# (xdist's own loadgroup renames node ids through an attribute pytest 9 no longer reads).
 XDIST_GROUPS = {
     "tests/browser/": "browser",
     "tests/messaging/inbound/": "inbound",
@@ -36,15 +37,22 @@ MODULE_SCOPED = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), None)
-        if group is None and path in MODULE_SCOPED:
-            group = path
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+def xdist_group_of(nodeid: str) -> str | None:
+    path = nodeid.split("::", 1)[0]
+    group = next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), None)
+    return group or (path if path in MODULE_SCOPED else None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
