@@ -261,7 +261,9 @@ class OutboundEnv:
         """The migrated, set-up database. The first run with the current migrations and setup
         code does it for real (``migrate_schemas`` + ``bench.outbound_setup``, ~30 s) and keeps
         a template database and the setup's files; later runs clone the template (~1 s)."""
-        digest = hashlib.sha256(self.slug.encode())
+        # The template and its cached files (API keys, certificates) belong to one PostgreSQL
+        # server: a clone on other ports builds its own and must not overwrite ours.
+        digest = hashlib.sha256(f"{self.slug}@{PG}".encode())
         for path in sorted(ROOT.glob("*/migrations/*.py")) + sorted(
             ROOT.glob("*/*/migrations/*.py")
         ):
