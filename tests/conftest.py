@@ -55,6 +55,20 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return GroupScheduling(config, log)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """cryptography (abi3) caches the ``datetime`` type on first use; make that first use
+    happen in every pytest process before any test's freeze_time, or it caches freezegun's
+    FakeDatetime and refuses real datetimes. Any real datetime does: the type is cached, not
+    the value."""
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.x509.verification import PolicyBuilder
+
+    PolicyBuilder().time(datetime(2020, 1, 1, tzinfo=UTC))
+    x509.CertificateBuilder().not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Before any test: the services must answer (a clear failure naming the one that does
     not, never a hang), and what killed runs left behind is cleared. Done once per run, by the
