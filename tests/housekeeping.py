@@ -37,14 +37,11 @@ def _alive(pid: int) -> bool:
 
 
 def _dsn(dbname: str = "postgres") -> str:
+    from psycopg.conninfo import make_conninfo
+
     db = settings.DATABASES["default"]
-    user, host, port = db.get("USER") or "", db.get("HOST") or "", db.get("PORT") or ""
-    password = db.get("PASSWORD") or ""
-    parts = [f"dbname={dbname}", "connect_timeout=5"]
-    parts += [f"{k}={v}" for k, v in (("user", user), ("host", host), ("port", port)) if v]
-    if password:
-        parts.append(f"password={password}")
-    return " ".join(parts)
+    parts = {k: db.get(k.upper()) for k in ("user", "host", "port", "password")}
+    return make_conninfo(dbname=dbname, connect_timeout=5, **{k: v for k, v in parts.items() if v})
 
 
 def _redis():  # type: ignore[no-untyped-def]
